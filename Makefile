@@ -1,0 +1,66 @@
+# The course pack's entry points. Every target creates .venv first if needed.
+#   make demo       run every solution notebook headless (quick mode) -> build/
+#   make test       the whole test suite (kernels, loader, grading round trip, nbval, browser)
+#   make lab        JupyterLab on notebooks/ (DIR=solutions for the instructor versions)
+#   make reproduce  every solution notebook in full mode -> build/results.json, build/REPORT.md
+#   make bench      speed benchmark -> build/bench.json
+#   make release | autograde [JOBS=N] [UNSAFE=1] | feedback | grades   (tutors, nbgrader)
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+JOBS   ?= 1
+DIR    ?= notebooks
+
+# MNIST: an explicit MNIST_DIR wins; else the shared copy beside the checkout (tests,
+# CI, no network); else helpers.data falls back to data/mnist/ and downloads there.
+SHARED_MNIST := $(abspath ../shared/data/mnist)
+ifeq ($(origin MNIST_DIR),undefined)
+  ifneq ($(wildcard $(SHARED_MNIST)/SHA256SUMS),)
+    export MNIST_DIR := $(SHARED_MNIST)
+  endif
+endif
+
+.PHONY: venv demo test lab reproduce bench release autograde feedback grades clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course pack)" >/dev/null
+	touch $(STAMP)
+
+demo: $(STAMP)
+	COURSE_MODE=quick $(PY) -m tools.run_notebooks --mode quick
+
+reproduce: $(STAMP)
+	COURSE_MODE=full $(PY) -m tools.run_notebooks --mode full
+	$(PY) -m tools.report
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --notebook-dir=$(DIR)
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+release: $(STAMP)
+	$(PY) -m grader release
+
+autograde: $(STAMP)
+	$(PY) -m grader autograde --jobs $(JOBS) $(if $(UNSAFE),--unsafe,)
+
+feedback: $(STAMP)
+	$(PY) -m grader feedback
+
+grades: $(STAMP)
+	$(PY) -m grader export
+
+clean:
+	rm -rf build

@@ -1,0 +1,1 @@
+"""The speed benchmark behind `make bench` (writes build/bench.json)."""

@@ -1,0 +1,1 @@
+"""Tutor-side grading: nbgrader pipeline, sandboxed kernels, trusted verdicts, reports."""

@@ -1,0 +1,1 @@
+"""Pack maintenance: run notebooks headless (demo, reproduce), write build/REPORT.md."""
