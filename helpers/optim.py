@@ -1,0 +1,271 @@
+"""First-order update rules: SGD, momentum, RMSProp, Adam (notebook 5).
+
+Two flavours with the same ``config`` keys and the same equations:
+
+- the reference rules ``sgd|momentum|rmsprop|adam(w, dw, config) -> (next_w, config)``
+  (CS231n style). They never change ``w`` or ``dw``; the moments live in ``config``, a
+  plain dict the caller owns and can print, created there on the first call.
+- the fast rules ``<name>_inplace(w, dw, config) -> None`` for the MLP training loop,
+  which keeps every layer's parameters in ONE flat contiguous float32 vector so that one
+  vectorised update covers the whole network. They change ``w`` (and the state arrays in
+  ``config``) in place; the state and one scratch buffer (``config["scratch"]``) are
+  allocated on the first call and reused, so a step allocates no arrays.
+
+State belongs to the ``config`` dict, one per parameter array; it is never keyed by
+``id()`` (ids are reused after garbage collection, which silently mixes states).
+
+Hyper-parameter keys and defaults (the contract in docs/interfaces.md):
+
+==========  ==============================================================
+sgd         learning_rate=1e-2
+momentum    learning_rate=1e-2, momentum=0.9; state velocity
+rmsprop     learning_rate=1e-2, decay_rate=0.99, epsilon=1e-8; state cache
+adam        learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8; state m, v, t
+==========  ==============================================================
+"""
+import numbers
+
+import numpy as np
+
+_DEFAULTS = {
+    "sgd": {"learning_rate": 1e-2},
+    "momentum": {"learning_rate": 1e-2, "momentum": 0.9},
+    "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8},
+    "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+}
+
+
+# --------------------------------------------------------------------------- checks
+
+def _check_arrays(w, dw, rule, inplace):
+    if not isinstance(w, np.ndarray) or not np.issubdtype(w.dtype, np.floating):
+        raise TypeError(f"{rule}: w must be a floating-point NumPy array, "
+                        f"got {type(w).__name__} {getattr(w, 'dtype', '')}")
+    dw = np.asarray(dw)
+    if dw.shape != w.shape:
+        raise ValueError(f"{rule}: dw has shape {dw.shape} but w has shape {w.shape}; "
+                         "the gradient must match its parameter")
+    if inplace and not w.flags.writeable:
+        raise ValueError(f"{rule}: w is read-only; the in-place rule must write into it")
+    return dw
+
+
+def _setup(config, rule):
+    """Return ``config`` (a new dict if None) with the rule's defaults filled in."""
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise TypeError(f"{rule}: config must be a dict or None, got {type(config).__name__}")
+    for key, value in _DEFAULTS[rule].items():
+        config.setdefault(key, value)
+    lr = config["learning_rate"]
+    if not isinstance(lr, numbers.Real) or not lr >= 0:
+        raise ValueError(f"{rule}: config['learning_rate'] must be a number >= 0, got {lr!r}")
+    for key in ("momentum", "decay_rate", "beta1", "beta2"):
+        if key in _DEFAULTS[rule]:
+            value = config[key]
+            if not isinstance(value, numbers.Real) or not 0 <= value < 1:
+                raise ValueError(f"{rule}: config[{key!r}] must be in [0, 1), got {value!r}")
+    if "epsilon" in _DEFAULTS[rule]:
+        eps = config["epsilon"]
+        if not isinstance(eps, numbers.Real) or not eps > 0:
+            raise ValueError(f"{rule}: config['epsilon'] must be > 0, got {eps!r}")
+    return config
+
+
+def _state(config, key, w, rule):
+    """The state array ``config[key]`` (zeros like ``w`` when missing), shape-checked."""
+    if key not in config:
+        config[key] = np.zeros_like(w)
+    state = config[key]
+    if not isinstance(state, np.ndarray) or state.shape != w.shape:
+        raise ValueError(f"{rule}: config[{key!r}] has shape {getattr(state, 'shape', None)} "
+                         f"but w has shape {w.shape}; use one config dict per parameter array")
+    return state
+
+
+def _scratch(config, w, rule):
+    """The reusable work buffer of the in-place rules (allocated once, like ``w``)."""
+    if "scratch" not in config:
+        config["scratch"] = np.empty_like(w)
+    buf = config["scratch"]
+    if not isinstance(buf, np.ndarray) or buf.shape != w.shape or buf.dtype != w.dtype:
+        raise ValueError(f"{rule}: config['scratch'] does not match w ({w.shape}, {w.dtype}); "
+                         "use one config dict per parameter array")
+    return buf
+
+
+# ------------------------------------------------------------------ reference rules
+
+def sgd(w, dw, config=None):
+    """Vanilla SGD: ``next_w = w - lr * dw``.
+
+    w, dw: arrays of the same shape. Returns (next_w, config); w is not changed.
+    """
+    dw = _check_arrays(w, dw, "sgd", inplace=False)
+    config = _setup(config, "sgd")
+    next_w = w - config["learning_rate"] * dw
+    return next_w, config
+
+
+def momentum(w, dw, config=None):
+    """SGD with momentum: ``v = mu*v - lr*dw; next_w = w + v``.
+
+    w, dw: arrays of the same shape; config["velocity"] (like w) is created as zeros.
+    Returns (next_w, config); w is not changed, config["velocity"] is replaced.
+    """
+    dw = _check_arrays(w, dw, "momentum", inplace=False)
+    config = _setup(config, "momentum")
+    v = _state(config, "velocity", w, "momentum")
+    v = config["momentum"] * v - config["learning_rate"] * dw
+    next_w = w + v
+    config["velocity"] = v
+    return next_w, config
+
+
+def rmsprop(w, dw, config=None):
+    """RMSProp: ``cache = d*cache + (1-d)*dw**2; next_w = w - lr*dw/(sqrt(cache)+eps)``.
+
+    w, dw: arrays of the same shape; config["cache"] (like w) is created as zeros.
+    Returns (next_w, config); w is not changed, config["cache"] is replaced.
+    """
+    dw = _check_arrays(w, dw, "rmsprop", inplace=False)
+    config = _setup(config, "rmsprop")
+    cache = _state(config, "cache", w, "rmsprop")
+    d = config["decay_rate"]
+    cache = d * cache + (1 - d) * dw**2
+    next_w = w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"])
+    config["cache"] = cache
+    return next_w, config
+
+
+def adam(w, dw, config=None):
+    """Adam with bias correction (Kingma and Ba, 2015).
+
+    ``t += 1; m = b1*m + (1-b1)*dw; v = b2*v + (1-b2)*dw**2; m_hat = m/(1-b1**t);
+    v_hat = v/(1-b2**t); next_w = w - lr*m_hat/(sqrt(v_hat)+eps)``.
+    w, dw: arrays of the same shape; config["m"], config["v"] (like w) and config["t"]
+    (int) are created on the first call. Returns (next_w, config); w is not changed.
+    """
+    dw = _check_arrays(w, dw, "adam", inplace=False)
+    config = _setup(config, "adam")
+    m = _state(config, "m", w, "adam")
+    v = _state(config, "v", w, "adam")
+    b1, b2 = config["beta1"], config["beta2"]
+    t = config.get("t", 0) + 1
+    m = b1 * m + (1 - b1) * dw
+    v = b2 * v + (1 - b2) * dw**2
+    m_hat = m / (1 - b1**t)
+    v_hat = v / (1 - b2**t)
+    next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
+    config["m"], config["v"], config["t"] = m, v, t
+    return next_w, config
+
+
+def add_weight_decay(grads, params, wd):
+    """Return new grads with ``wd * params[k]`` added for every key starting with "W".
+
+    grads, params: dicts of arrays with the same keys and shapes. Biases (keys not
+    starting with "W") are not decayed and are passed through as the same arrays.
+    Neither dict is changed. This is the gradient of the penalty wd/2 * sum(W**2).
+    """
+    if not isinstance(wd, numbers.Real) or not wd >= 0:
+        raise ValueError(f"add_weight_decay: wd must be a number >= 0, got {wd!r}")
+    if set(grads) != set(params):
+        raise ValueError("add_weight_decay: grads and params must have the same keys, got "
+                         f"{sorted(grads)} and {sorted(params)}")
+    out = dict(grads)
+    for key in grads:
+        if key.startswith("W"):
+            if np.shape(grads[key]) != np.shape(params[key]):
+                raise ValueError(f"add_weight_decay: grads[{key!r}] has shape "
+                                 f"{np.shape(grads[key])} but params[{key!r}] has shape "
+                                 f"{np.shape(params[key])}")
+            out[key] = grads[key] + wd * params[key]
+    return out
+
+
+# ------------------------------------------------------------------- in-place rules
+# Same equations as above, written with out= so that no array is allocated per step.
+# ``s`` is config["scratch"], a buffer shaped like w.
+
+def sgd_inplace(w, dw, config=None):
+    """Vanilla SGD in place: ``w -= lr * dw``.
+
+    w: float array (typically the MLP's flat float32 vector), changed in place;
+    dw: gradient shaped like w. Returns None; config gains config["scratch"].
+    """
+    dw = _check_arrays(w, dw, "sgd_inplace", inplace=True)
+    config = _setup(config, "sgd")
+    s = _scratch(config, w, "sgd_inplace")
+    np.multiply(dw, config["learning_rate"], out=s)
+    np.subtract(w, s, out=w)
+
+
+def momentum_inplace(w, dw, config=None):
+    """SGD with momentum in place: ``v = mu*v - lr*dw; w += v``.
+
+    w changed in place; config["velocity"] and config["scratch"] allocated once, then
+    updated in place. Returns None.
+    """
+    dw = _check_arrays(w, dw, "momentum_inplace", inplace=True)
+    config = _setup(config, "momentum")
+    v = _state(config, "velocity", w, "momentum_inplace")
+    s = _scratch(config, w, "momentum_inplace")
+    np.multiply(v, config["momentum"], out=v)
+    np.multiply(dw, config["learning_rate"], out=s)
+    np.subtract(v, s, out=v)
+    np.add(w, v, out=w)
+
+
+def rmsprop_inplace(w, dw, config=None):
+    """RMSProp in place: ``cache = d*cache + (1-d)*dw**2; w -= lr*dw/(sqrt(cache)+eps)``.
+
+    w changed in place; config["cache"] and config["scratch"] allocated once. Returns None.
+    """
+    dw = _check_arrays(w, dw, "rmsprop_inplace", inplace=True)
+    config = _setup(config, "rmsprop")
+    cache = _state(config, "cache", w, "rmsprop_inplace")
+    s = _scratch(config, w, "rmsprop_inplace")
+    d = config["decay_rate"]
+    np.multiply(cache, d, out=cache)
+    np.multiply(dw, dw, out=s)
+    np.multiply(s, 1 - d, out=s)
+    np.add(cache, s, out=cache)
+    np.sqrt(cache, out=s)
+    np.add(s, config["epsilon"], out=s)
+    np.divide(dw, s, out=s)
+    np.multiply(s, config["learning_rate"], out=s)
+    np.subtract(w, s, out=w)
+
+
+def adam_inplace(w, dw, config=None):
+    """Adam in place, same equations and keys as :func:`adam`.
+
+    w changed in place; config["m"], config["v"], config["scratch"] allocated once and
+    updated in place, config["t"] incremented. Returns None.
+    """
+    dw = _check_arrays(w, dw, "adam_inplace", inplace=True)
+    config = _setup(config, "adam")
+    m = _state(config, "m", w, "adam_inplace")
+    v = _state(config, "v", w, "adam_inplace")
+    s = _scratch(config, w, "adam_inplace")
+    b1, b2 = config["beta1"], config["beta2"]
+    t = config.get("t", 0) + 1
+    config["t"] = t
+    # m = b1*m + (1-b1)*dw
+    np.multiply(m, b1, out=m)
+    np.multiply(dw, 1 - b1, out=s)
+    np.add(m, s, out=m)
+    # v = b2*v + (1-b2)*dw**2
+    np.multiply(v, b2, out=v)
+    np.multiply(dw, dw, out=s)
+    np.multiply(s, 1 - b2, out=s)
+    np.add(v, s, out=v)
+    # s = sqrt(v_hat) + eps, then s = m_hat / s, then w -= lr * s
+    np.divide(v, 1 - b2**t, out=s)
+    np.sqrt(s, out=s)
+    np.add(s, config["epsilon"], out=s)
+    np.divide(m, s, out=s)
+    np.multiply(s, config["learning_rate"] / (1 - b1**t), out=s)
+    np.subtract(w, s, out=w)

@@ -1,0 +1,217 @@
+"""Tests for helpers.optim: every rule recomputed from its formula over several steps,
+the in-place rules equal to the reference rules, and no allocation per in-place step."""
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from helpers import optim
+
+STEPS = 6
+RULES = ["sgd", "momentum", "rmsprop", "adam"]
+
+
+def _grads(rng, shape, steps=STEPS, dtype=np.float64):
+    return [rng.standard_normal(shape).astype(dtype) for _ in range(steps)]
+
+
+def test_sgd_matches_formula():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((3, 4))
+    w_ref = w.copy()
+    config = {"learning_rate": 0.1}
+    for dw in _grads(rng, w.shape):
+        w, config = optim.sgd(w, dw, config)
+        w_ref = w_ref - 0.1 * dw
+    np.testing.assert_allclose(w, w_ref, rtol=1e-14, atol=0)
+
+
+def test_sgd_default_learning_rate_and_new_config():
+    w = np.ones(3)
+    next_w, config = optim.sgd(w, np.ones(3))
+    assert config["learning_rate"] == 1e-2
+    np.testing.assert_allclose(next_w, 1 - 1e-2)
+
+
+def test_momentum_matches_formula():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal(7)
+    w_ref, v_ref = w.copy(), np.zeros(7)
+    config = {"learning_rate": 0.05, "momentum": 0.8}
+    for dw in _grads(rng, w.shape):
+        w, config = optim.momentum(w, dw, config)
+        v_ref = 0.8 * v_ref - 0.05 * dw
+        w_ref = w_ref + v_ref
+    np.testing.assert_allclose(w, w_ref, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(config["velocity"], v_ref, rtol=1e-13, atol=1e-15)
+
+
+def test_momentum_defaults():
+    _, config = optim.momentum(np.zeros(2), np.ones(2))
+    assert config["momentum"] == 0.9 and config["learning_rate"] == 1e-2
+    np.testing.assert_allclose(config["velocity"], -1e-2)
+
+
+def test_rmsprop_matches_formula():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((2, 5))
+    w_ref, cache_ref = w.copy(), np.zeros((2, 5))
+    config = {"learning_rate": 0.01}
+    for dw in _grads(rng, w.shape):
+        w, config = optim.rmsprop(w, dw, config)
+        cache_ref = 0.99 * cache_ref + 0.01 * dw * dw
+        w_ref = w_ref - 0.01 * dw / (np.sqrt(cache_ref) + 1e-8)
+    assert config["decay_rate"] == 0.99 and config["epsilon"] == 1e-8
+    np.testing.assert_allclose(w, w_ref, rtol=1e-13)
+    np.testing.assert_allclose(config["cache"], cache_ref, rtol=1e-13)
+
+
+def test_adam_matches_formula():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal(9)
+    w_ref, m_ref, v_ref = w.copy(), np.zeros(9), np.zeros(9)
+    config = {"learning_rate": 0.02}
+    for t, dw in enumerate(_grads(rng, w.shape), start=1):
+        w, config = optim.adam(w, dw, config)
+        m_ref = 0.9 * m_ref + 0.1 * dw
+        v_ref = 0.999 * v_ref + 0.001 * dw**2
+        m_hat = m_ref / (1 - 0.9**t)
+        v_hat = v_ref / (1 - 0.999**t)
+        w_ref = w_ref - 0.02 * m_hat / (np.sqrt(v_hat) + 1e-8)
+        assert config["t"] == t
+    assert (config["beta1"], config["beta2"], config["epsilon"]) == (0.9, 0.999, 1e-8)
+    np.testing.assert_allclose(w, w_ref, rtol=1e-13)
+    np.testing.assert_allclose(config["m"], m_ref, rtol=1e-13)
+    np.testing.assert_allclose(config["v"], v_ref, rtol=1e-13)
+
+
+def test_adam_first_step_by_hand():
+    # After one step the bias-corrected m_hat/sqrt(v_hat) is dw/|dw| = sign(dw), so every
+    # coordinate moves by lr (up to epsilon) against its gradient's sign.
+    w = np.array([1.0, -2.0, 0.5])
+    next_w, _ = optim.adam(w, np.array([3.0, -0.001, 10.0]), {"learning_rate": 0.1})
+    np.testing.assert_allclose(next_w, [0.9, -1.9, 0.4], rtol=1e-6)
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_reference_rules_do_not_mutate_inputs(rule):
+    rng = np.random.default_rng(0)
+    w, dw = rng.standard_normal(5), rng.standard_normal(5)
+    w0, dw0 = w.copy(), dw.copy()
+    config = {}
+    for _ in range(3):
+        next_w, config = getattr(optim, rule)(w, dw, config)
+        assert next_w is not w
+    np.testing.assert_array_equal(w, w0)
+    np.testing.assert_array_equal(dw, dw0)
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_inplace_equals_reference(rule, dtype, rtol):
+    rng = np.random.default_rng(0)
+    w_ref = rng.standard_normal(50).astype(dtype)
+    w = w_ref.copy()
+    config_ref, config = {"learning_rate": 0.01}, {"learning_rate": 0.01}
+    fast = getattr(optim, rule + "_inplace")
+    for dw in _grads(rng, w.shape, dtype=dtype):
+        w_ref, config_ref = getattr(optim, rule)(w_ref, dw, config_ref)
+        assert fast(w, dw, config) is None
+        assert w.dtype == dtype and w_ref.dtype == dtype
+    np.testing.assert_allclose(w, w_ref, rtol=rtol, atol=rtol * 1e-2)
+    for key in ("velocity", "cache", "m", "v", "t"):
+        if key in config_ref:
+            np.testing.assert_allclose(config[key], config_ref[key], rtol=rtol)
+            assert np.asarray(config[key]).dtype == np.asarray(config_ref[key]).dtype
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_inplace_updates_the_same_buffers(rule):
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal(20).astype(np.float32)
+    address = w.__array_interface__["data"][0]
+    config = {}
+    fast = getattr(optim, rule + "_inplace")
+    fast(w, rng.standard_normal(20).astype(np.float32), config)
+    buffers = {k: v for k, v in config.items() if isinstance(v, np.ndarray)}
+    assert "scratch" in buffers
+    for _ in range(4):
+        fast(w, rng.standard_normal(20).astype(np.float32), config)
+    assert w.__array_interface__["data"][0] == address
+    for key, array in buffers.items():
+        assert config[key] is array, f"{rule}_inplace replaced config[{key!r}]"
+
+
+def test_inplace_updates_views_of_a_flat_vector():
+    # The MLP keeps W1, b1, ... as views into one flat vector; an in-place step on the
+    # flat vector must be visible through the views.
+    flat = np.zeros(6, dtype=np.float32)
+    W = flat[:4].reshape(2, 2)
+    config = {"learning_rate": 0.5}
+    optim.sgd_inplace(flat, np.ones(6, dtype=np.float32), config)
+    np.testing.assert_array_equal(W, -0.5)
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_inplace_allocates_nothing_per_step(rule):
+    n = 200_000  # 800 kB per float32 vector; a temporary would show up in the trace
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal(n).astype(np.float32)
+    dw = rng.standard_normal(n).astype(np.float32)
+    config = {}
+    fast = getattr(optim, rule + "_inplace")
+    fast(w, dw, config)  # first call allocates state and scratch
+    tracemalloc.start()
+    try:
+        for _ in range(3):
+            fast(w, dw, config)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < w.nbytes // 4, f"{rule}_inplace allocated {peak} bytes during a step"
+
+
+def test_add_weight_decay():
+    rng = np.random.default_rng(0)
+    params = {"W1": rng.standard_normal((3, 2)), "b1": rng.standard_normal(2),
+              "W2": rng.standard_normal((2, 4)), "b2": rng.standard_normal(4)}
+    grads = {k: rng.standard_normal(v.shape) for k, v in params.items()}
+    saved = {k: v.copy() for k, v in grads.items()}
+    out = optim.add_weight_decay(grads, params, 0.3)
+    assert out is not grads
+    for key in params:
+        expected = saved[key] + 0.3 * params[key] if key.startswith("W") else saved[key]
+        np.testing.assert_allclose(out[key], expected, rtol=1e-15)
+        np.testing.assert_array_equal(grads[key], saved[key])
+
+
+def test_bad_arguments():
+    w = np.zeros(3)
+    with pytest.raises(ValueError, match="dw has shape"):
+        optim.sgd(w, np.zeros(4))
+    with pytest.raises(ValueError, match="learning_rate"):
+        optim.adam(w, w, {"learning_rate": -1.0})
+    with pytest.raises(ValueError, match="beta1"):
+        optim.adam(w, w, {"beta1": 1.0})
+    with pytest.raises(ValueError, match="decay_rate"):
+        optim.rmsprop(w, w, {"decay_rate": 1.5})
+    with pytest.raises(ValueError, match="epsilon"):
+        optim.rmsprop_inplace(w, w, {"epsilon": 0.0})
+    with pytest.raises(ValueError, match="velocity"):
+        optim.momentum(w, w, {"velocity": np.zeros(5)})
+    with pytest.raises(TypeError, match="w must be"):
+        optim.sgd([1.0, 2.0], np.zeros(2))
+    with pytest.raises(TypeError, match="config"):
+        optim.sgd(w, w, [0.1])
+    frozen = np.zeros(3)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        optim.adam_inplace(frozen, np.zeros(3), {})
+    config = {}
+    optim.adam_inplace(np.zeros(3), np.zeros(3), config)
+    with pytest.raises(ValueError, match="one config dict per parameter"):
+        optim.adam_inplace(np.zeros(4), np.zeros(4), config)
+    with pytest.raises(ValueError, match="wd"):
+        optim.add_weight_decay({"W": w}, {"W": w}, -0.1)
+    with pytest.raises(ValueError, match="same keys"):
+        optim.add_weight_decay({"W": w}, {"W1": w}, 0.1)
