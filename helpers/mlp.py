@@ -1,0 +1,367 @@
+"""A small multilayer perceptron and its training loop (notebook 5, ``make bench``).
+
+The model is written to be read, in the spirit of Nielsen's ``network.py`` and CS231n's
+``FullyConnectedNet``, but it is also the fast path the experiments run on:
+
+- every parameter ``W1, b1, W2, b2, ...`` is a *view* into one flat vector
+  ``model.theta`` (weights first, then biases) and every gradient a view into
+  ``model.grad``, so one call of an in-place optimizer rule
+  (``helpers.optim.<name>_inplace``) updates the whole network at once;
+- training runs in float32 with the matrix products through ``@`` (BLAS) writing into
+  buffers that are allocated once per batch size and reused (``out=`` everywhere);
+- the float64 variant (``MLP(..., dtype=np.float64)``) is the same code, used by the
+  gradient checks.
+
+Shapes: N batch, D input (784), H hidden, K classes (10). ``W<l>`` is ``(fan_in, fan_out)``,
+``b<l>`` is ``(fan_out,)``; a layer computes ``z = h @ W + b``.
+"""
+import math
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from helpers import layers, optim
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
+LOSSES = ("cross_entropy", "mse")
+OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
+LEAKY_SLOPE = 0.01
+EVAL_BATCH = 2000
+
+
+class _Buffers:
+    """Work arrays for one batch size N (allocated once, reused by every step)."""
+
+    def __init__(self, n, sizes, dtype):
+        hidden = sizes[1:-1]
+        self.x = np.empty((n, sizes[0]), dtype)             # minibatch gathered with np.take
+        self.z = [np.empty((n, h), dtype) for h in sizes[1:]]   # pre-activations, last = logits
+        self.a = [np.empty((n, h), dtype) for h in hidden]      # hidden activations
+        self.da = [np.empty((n, h), dtype) for h in hidden]     # dL/da, turned into dL/dz in place
+        self.tmp = [np.empty((n, h), dtype) for h in hidden]    # activation derivative
+        self.mask = [np.empty((n, h), bool) for h in hidden]    # ReLU / LeakyReLU sign pattern
+        self.dlogits = np.empty((n, sizes[-1]), dtype)
+        self.p = np.empty((n, sizes[-1]), dtype)                 # softmax probabilities
+
+
+class MLP:
+    """A fully connected network ``D -> H1 -> ... -> K`` with one activation for all hidden layers.
+
+    Parameters
+    ----------
+    sizes : sequence of int, e.g. ``(784, 500, 250, 100, 10)``.
+    activation : one of ``ACTIVATIONS`` (hidden layers; the output layer is linear).
+    loss : ``"cross_entropy"`` (softmax + cross-entropy) or ``"mse"`` (squared error on the
+        softmax probabilities, ``sum((P - onehot)**2) / (2N)``).
+    weight_decay : ``wd >= 0``; adds ``wd/2 * sum ||W||^2`` to the loss and ``wd * W`` to the
+        weight gradients (biases are not decayed).
+    seed : seeds the Xavier/Glorot uniform initialisation; biases start at 0.
+    dtype : ``np.float32`` (training) or ``np.float64`` (gradient checks).
+
+    Attributes: ``params`` / ``grads`` dicts of views into the flat ``theta`` / ``grad``.
+    """
+
+    def __init__(self, sizes=(784, 500, 250, 100, 10), activation="relu", loss="cross_entropy",
+                 weight_decay=0.0, seed=0, dtype=np.float32):
+        sizes = tuple(int(s) for s in sizes)
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ValueError(f"sizes must list at least two positive layer widths, got {sizes}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+        if not weight_decay >= 0:
+            raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+        self.sizes, self.activation, self.loss_name = sizes, activation, loss
+        self.weight_decay, self.dtype = float(weight_decay), dtype
+        self.n_layers = len(sizes) - 1
+
+        # One flat vector, weights first: weight decay is then a single slice operation.
+        w_shapes = [(sizes[i], sizes[i + 1]) for i in range(self.n_layers)]
+        self.n_weights = sum(a * b for a, b in w_shapes)
+        n_total = self.n_weights + sum(sizes[1:])
+        self.theta = np.zeros(n_total, dtype)
+        self.grad = np.zeros(n_total, dtype)
+        self.params, self.grads = {}, {}
+        offset = 0
+        for i, shape in enumerate(w_shapes, start=1):
+            size = shape[0] * shape[1]
+            self.params[f"W{i}"] = self.theta[offset:offset + size].reshape(shape)
+            self.grads[f"W{i}"] = self.grad[offset:offset + size].reshape(shape)
+            offset += size
+        for i, width in enumerate(sizes[1:], start=1):
+            self.params[f"b{i}"] = self.theta[offset:offset + width]
+            self.grads[f"b{i}"] = self.grad[offset:offset + width]
+            offset += width
+        self._wd_scratch = np.empty(self.n_weights, dtype) if self.n_weights else None
+
+        rng = np.random.default_rng(seed)
+        for i, (fan_in, fan_out) in enumerate(w_shapes, start=1):
+            self.params[f"W{i}"][...] = layers.xavier_init(fan_in, fan_out, rng, dtype=dtype)
+        self._buffers = {}
+
+    # ----------------------------------------------------------------------------- helpers
+    def _buf(self, n):
+        buf = self._buffers.get(n)
+        if buf is None:
+            buf = self._buffers[n] = _Buffers(n, self.sizes, self.dtype)
+        return buf
+
+    def _as_input(self, X):
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
+            raise ValueError(f"X must have shape (N, {self.sizes[0]}), got {X.shape}")
+        return np.ascontiguousarray(X, dtype=self.dtype)
+
+    def _activate(self, z, a, mask):
+        """Hidden activation of ``z`` written into ``a``; returns the array to feed on."""
+        kind = self.activation
+        if kind == "relu":
+            np.maximum(z, 0, out=a)
+        elif kind == "leaky_relu":
+            np.multiply(z, LEAKY_SLOPE, out=a)
+            np.maximum(z, a, out=a)          # max(z, 0.01 z) is z for z > 0, 0.01 z otherwise
+        elif kind == "sigmoid":
+            # sigmoid(z) = (1 + tanh(z/2)) / 2: no exp, so no overflow for large |z|.
+            np.multiply(z, 0.5, out=a)
+            np.tanh(a, out=a)
+            a += 1
+            a *= 0.5
+        elif kind == "tanh":
+            np.tanh(z, out=a)
+        else:                                # identity
+            return z
+        return a
+
+    def _activation_backward(self, da, z, a, tmp, mask):
+        """Turn ``da`` (dL/da) into dL/dz in place."""
+        kind = self.activation
+        if kind == "relu":
+            np.less_equal(z, 0, out=mask)
+            np.copyto(da, 0, where=mask)
+        elif kind == "leaky_relu":
+            np.less_equal(z, 0, out=mask)
+            np.multiply(da, LEAKY_SLOPE, out=da, where=mask)
+        elif kind == "sigmoid":
+            np.subtract(1, a, out=tmp)       # sigma' = sigma (1 - sigma)
+            tmp *= a
+            da *= tmp
+        elif kind == "tanh":
+            np.multiply(a, a, out=tmp)       # tanh' = 1 - tanh^2
+            np.subtract(1, tmp, out=tmp)
+            da *= tmp
+        # identity: derivative 1, nothing to do
+
+    def _forward(self, X, buf):
+        h = X
+        for i in range(self.n_layers):
+            z = buf.z[i]
+            np.matmul(h, self.params[f"W{i + 1}"], out=z)
+            z += self.params[f"b{i + 1}"]
+            if i < self.n_layers - 1:
+                h = self._activate(z, buf.a[i], buf.mask[i])
+        return buf.z[-1]
+
+    def _data_loss(self, logits, y, buf, need_grad):
+        """Mean loss over the batch and, if asked, dL/dlogits written into ``buf.dlogits``."""
+        n = logits.shape[0]
+        p = buf.p
+        np.subtract(logits, logits.max(axis=1, keepdims=True), out=p)   # row-max shift
+        np.exp(p, out=p)
+        sums = p.sum(axis=1, keepdims=True)
+        rows = np.arange(n)
+        if self.loss_name == "cross_entropy":
+            # -log p_y = log sum_j exp(z_j - m) - (z_y - m), from the logits: no log(0).
+            shifted_y = logits[rows, y] - logits.max(axis=1)
+            loss = float(np.mean(np.log(sums[:, 0]).astype(np.float64) - shifted_y))
+            if need_grad:
+                # Softmax followed by its matched loss: the Jacobian and the 1/p of the log
+                # cancel, leaving the fused delta (P - onehot) / N.
+                np.divide(p, sums, out=buf.dlogits)
+                buf.dlogits[rows, y] -= 1
+                buf.dlogits /= n
+        else:
+            p /= sums
+            diff = buf.dlogits
+            np.copyto(diff, p)
+            diff[rows, y] -= 1                                  # P - onehot
+            loss = float(np.sum(diff.astype(np.float64) ** 2) / (2 * n))
+            if need_grad:
+                # No cancellation here: dL/dz = J^T g with g = (P - Y)/N and J the softmax
+                # Jacobian diag(p) - p p^T, i.e. p * (g - <g, p>) row by row.
+                diff /= n
+                inner = np.einsum("ij,ij->i", diff, p)[:, None]
+                diff -= inner
+                diff *= p
+        return loss
+
+    def _penalty(self):
+        if self.weight_decay == 0 or not self.n_weights:
+            return 0.0
+        w = self.theta[:self.n_weights]
+        return 0.5 * self.weight_decay * float(np.dot(w, w))
+
+    # ------------------------------------------------------------------------- public API
+    def loss(self, X, y=None):
+        """Scores without labels; ``(loss, grads)`` with them.
+
+        X : (N, D); y : int labels (N,) or None.
+        Returns ``scores`` (N, K) (a new array) when ``y`` is None; else the mean loss
+        (plus ``wd/2 * sum ||W||^2``) and ``grads``, a dict keyed like ``params`` whose
+        arrays are views into ``self.grad``: they are overwritten by the next call.
+        """
+        X = self._as_input(X)
+        buf = self._buf(X.shape[0])
+        logits = self._forward(X, buf)
+        if y is None:
+            return logits.copy()
+        y = np.asarray(y)
+        if y.shape != (X.shape[0],):
+            raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
+        loss = self._data_loss(logits, y, buf, need_grad=True) + self._penalty()
+        self._backward(X, buf)
+        return loss, self.grads
+
+    def _backward(self, X, buf):
+        dz = buf.dlogits
+        for i in range(self.n_layers, 0, -1):
+            h = X if i == 1 else (buf.a[i - 2] if self.activation != "identity" else buf.z[i - 2])
+            np.matmul(h.T, dz, out=self.grads[f"W{i}"])
+            np.sum(dz, axis=0, out=self.grads[f"b{i}"])
+            if i > 1:                        # the input layer needs no dL/dX
+                da = buf.da[i - 2]
+                np.matmul(dz, self.params[f"W{i}"].T, out=da)
+                self._activation_backward(da, buf.z[i - 2], buf.a[i - 2], buf.tmp[i - 2],
+                                          buf.mask[i - 2])
+                dz = da
+        if self.weight_decay:
+            # dL/dW += wd * W for all layers at once (the weights lead the flat vector).
+            np.multiply(self.theta[:self.n_weights], self.weight_decay, out=self._wd_scratch)
+            self.grad[:self.n_weights] += self._wd_scratch
+
+    def scores(self, X, batch_size=EVAL_BATCH):
+        """Logits (N, K) for any number of rows, computed ``batch_size`` rows at a time."""
+        X = self._as_input(X)
+        out = np.empty((X.shape[0], self.sizes[-1]), self.dtype)
+        for start in range(0, X.shape[0], batch_size):
+            chunk = X[start:start + batch_size]
+            out[start:start + len(chunk)] = self._forward(chunk, self._buf(len(chunk)))
+        return out
+
+    def predict(self, X, batch_size=EVAL_BATCH):
+        """Predicted labels (N,) int64."""
+        return self.scores(X, batch_size).argmax(axis=1)
+
+    def evaluate(self, X, y, batch_size=EVAL_BATCH):
+        """``(mean data loss, accuracy)`` on (X, y); the weight-decay term is not included."""
+        X = self._as_input(X)
+        y = np.asarray(y)
+        if y.shape != (X.shape[0],):
+            raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
+        total, correct = 0.0, 0
+        for start in range(0, X.shape[0], batch_size):
+            chunk, labels = X[start:start + batch_size], y[start:start + batch_size]
+            buf = self._buf(len(chunk))
+            logits = self._forward(chunk, buf)
+            total += self._data_loss(logits, labels, buf, need_grad=False) * len(chunk)
+            correct += int(np.count_nonzero(logits.argmax(axis=1) == labels))
+        return total / X.shape[0], correct / X.shape[0]
+
+    def copy_params(self):
+        """A copy of the flat parameter vector (restore with ``model.theta[...] = saved``)."""
+        return self.theta.copy()
+
+
+def optimizer_step_fn(name):
+    """The in-place rule ``helpers.optim.<name>_inplace(w, dw, config)`` for ``name``."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+    fn = getattr(optim, f"{name}_inplace", None)
+    if fn is None:
+        raise ImportError(f"helpers.optim has no {name}_inplace; the MLP needs the in-place rules")
+    return fn
+
+
+def train(model, X_train, y_train, *, X_hold=None, y_hold=None, X_test=None, y_test=None,
+          optimizer="sgd", learning_rate=0.01, optim_config=None, epochs=15, batch_size=64,
+          eval_every=200, n_eval_train=10000, seed=0, progress=True, desc=None):
+    """Train ``model`` with minibatches; no early stopping: all ``epochs`` are run.
+
+    X_* : (N, D) already standardised; y_* : int labels (N,). Hold-out and test sets are
+    optional. Every ``eval_every`` iterations the data loss is measured on the first
+    ``n_eval_train`` training rows, the hold-out and the test set; after each epoch the
+    hold-out loss and accuracy. ``optim_config`` holds the rule's other keys (e.g.
+    ``{"momentum": 0.9}``); the rule updates ``model.theta`` in place.
+
+    Returns a history dict: ``iteration``, ``train_loss``, ``hold_loss``, ``test_loss``
+    (lists, one entry per evaluation, starting at iteration 0), ``epoch_hold_loss``,
+    ``epoch_hold_acc`` (one per epoch), ``config`` (the optimizer state after training)
+    and ``settings``.
+    """
+    step = optimizer_step_fn(optimizer)
+    X_train = model._as_input(X_train)
+    y_train = np.asarray(y_train)
+    n = X_train.shape[0]
+    if y_train.shape != (n,):
+        raise ValueError(f"y_train must have shape ({n},), got {y_train.shape}")
+    if batch_size < 1 or epochs < 0 or eval_every < 1:
+        raise ValueError("batch_size and eval_every must be >= 1 and epochs >= 0")
+    sets = {}
+    if X_hold is not None and len(X_hold):
+        sets["hold"] = (model._as_input(X_hold), np.asarray(y_hold))
+    if X_test is not None and len(X_test):
+        sets["test"] = (model._as_input(X_test), np.asarray(y_test))
+    sets["train"] = (X_train[:n_eval_train], y_train[:n_eval_train])
+
+    config = dict(optim_config or {})
+    config["learning_rate"] = learning_rate
+    rng = np.random.default_rng(seed)
+    history = {"iteration": [], "train_loss": [], "hold_loss": [], "test_loss": [],
+               "epoch_hold_loss": [], "epoch_hold_acc": [], "config": config,
+               "settings": {"optimizer": optimizer, "learning_rate": learning_rate,
+                            "epochs": epochs, "batch_size": batch_size,
+                            "activation": model.activation, "loss": model.loss_name,
+                            "weight_decay": model.weight_decay, "seed": seed}}
+
+    def log(iteration):
+        history["iteration"].append(iteration)
+        for name in ("train", "hold", "test"):
+            loss = model.evaluate(*sets[name])[0] if name in sets else math.nan
+            history[f"{name}_loss"].append(loss)
+
+    steps_per_epoch = math.ceil(n / batch_size)
+    bar = tqdm(total=epochs * steps_per_epoch, desc=desc or f"{model.activation}/{optimizer}",
+               disable=not progress, leave=False, mininterval=0.5)
+    log(0)
+    iteration = 0
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            buf = model._buf(len(idx))
+            np.take(X_train, idx, axis=0, out=buf.x)    # gather into a reused buffer
+            loss, _ = model.loss(buf.x, y_train[idx])
+            if not np.isfinite(loss):
+                bar.close()
+                raise FloatingPointError(
+                    f"training diverged at iteration {iteration} (loss {loss}); "
+                    f"lower learning_rate={learning_rate}")
+            step(model.theta, model.grad, config)
+            iteration += 1
+            if iteration % eval_every == 0:
+                log(iteration)
+            bar.update(1)
+        if "hold" in sets:
+            hold_loss, hold_acc = model.evaluate(*sets["hold"])
+        else:
+            hold_loss, hold_acc = math.nan, math.nan
+        history["epoch_hold_loss"].append(hold_loss)
+        history["epoch_hold_acc"].append(hold_acc)
+        bar.set_postfix(hold_acc=f"{hold_acc:.4f}")
+    bar.close()
+    if history["iteration"][-1] != iteration:
+        log(iteration)
+    return history

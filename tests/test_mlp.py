@@ -1,0 +1,224 @@
+"""Tests for helpers.mlp: gradient checks of the whole network (float64), the fast
+float32 path against a plain composition of the reference kernels, the training loop
+against the pure optimizer rules, learning on a toy problem, and reproducibility."""
+import numpy as np
+import pytest
+
+from helpers import activations, layers, losses, mlp, optim
+from helpers.gradcheck import numerical_gradient, relative_error
+
+SIZES = (7, 6, 5, 4)           # D, H1, H2, K: small enough for a full numerical gradient
+
+
+def _data(n=9, sizes=SIZES, seed=1):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, sizes[0]))
+    y = rng.integers(0, sizes[-1], n)
+    return X, y
+
+
+# ------------------------------------------------------------------ gradient checks
+
+@pytest.mark.parametrize("loss", mlp.LOSSES)
+@pytest.mark.parametrize("activation", mlp.ACTIVATIONS)
+def test_full_gradient_check(activation, loss):
+    X, y = _data()
+    model = mlp.MLP(SIZES, activation=activation, loss=loss, seed=0, dtype=np.float64)
+    # Non-zero biases so that every path (and ReLU's sign pattern) is exercised.
+    model.theta[model.n_weights:] = np.random.default_rng(2).normal(0, 0.3, model.theta.size - model.n_weights)
+    _, grads = model.loss(X, y)
+    analytic = model.grad.copy()
+    numeric = numerical_gradient(lambda _: model.loss(X, y)[0], model.theta)
+    err = relative_error(analytic, numeric)
+    assert err < 1e-7, f"{activation}/{loss}: relative error {err:.2e} (expect ~1e-9)"
+    assert set(grads) == set(model.params)
+
+
+def test_gradient_check_with_weight_decay():
+    X, y = _data()
+    model = mlp.MLP(SIZES, activation="tanh", weight_decay=0.3, seed=0, dtype=np.float64)
+    loss, _ = model.loss(X, y)
+    analytic = model.grad.copy()
+    numeric = numerical_gradient(lambda _: model.loss(X, y)[0], model.theta)
+    assert relative_error(analytic, numeric) < 1e-7
+    # The penalty is wd/2 * sum of squared weights; the biases (zero here) are not in it.
+    plain = mlp.MLP(SIZES, activation="tanh", seed=0, dtype=np.float64)
+    penalty = 0.15 * sum(np.sum(model.params[k] ** 2) for k in model.params if k.startswith("W"))
+    assert loss == pytest.approx(plain.loss(X, y)[0] + penalty, rel=1e-12)
+
+
+# ---------------------------------------------------- fast path vs reference kernels
+
+def _reference(params, X, y, activation, loss, wd):
+    """Loss and grads from helpers.layers/activations/losses/optim, composed plainly."""
+    fwd = getattr(activations, f"{activation}_forward")
+    bwd = getattr(activations, f"{activation}_backward")
+    n_layers = len(params) // 2
+    h, caches = X, []
+    for i in range(1, n_layers + 1):
+        z, dense_cache = layers.dense_forward(h, params[f"W{i}"], params[f"b{i}"])
+        if i < n_layers:
+            h, act_cache = fwd(z)
+        else:
+            h, act_cache = z, None
+        caches.append((dense_cache, act_cache))
+    loss_fn = losses.softmax_cross_entropy if loss == "cross_entropy" else losses.mse_softmax
+    value, dout = loss_fn(h, y)
+    grads = {}
+    for i in range(n_layers, 0, -1):
+        dense_cache, act_cache = caches[i - 1]
+        if act_cache is not None:
+            dout = bwd(dout, act_cache)
+        dout, grads[f"W{i}"], grads[f"b{i}"] = layers.dense_backward(dout, dense_cache)
+    value += wd / 2 * sum(np.sum(params[k] ** 2) for k in params if k.startswith("W"))
+    return value, optim.add_weight_decay(grads, params, wd)
+
+
+@pytest.mark.parametrize("loss", mlp.LOSSES)
+@pytest.mark.parametrize("activation", mlp.ACTIVATIONS)
+def test_float32_path_matches_reference(activation, loss):
+    rng = np.random.default_rng(0)
+    sizes = (30, 20, 16, 10)
+    X = rng.standard_normal((64, 30)).astype(np.float32)
+    y = rng.integers(0, 10, 64)
+    model = mlp.MLP(sizes, activation=activation, loss=loss, weight_decay=0.01, seed=3)
+    model.theta[model.n_weights:] = rng.normal(0, 0.2, model.theta.size - model.n_weights)
+    assert model.theta.dtype == np.float32
+    params64 = {k: v.astype(np.float64) for k, v in model.params.items()}
+    ref_loss, ref_grads = _reference(params64, X.astype(np.float64), y, activation, loss, 0.01)
+    value, grads = model.loss(X, y)
+    assert value == pytest.approx(ref_loss, rel=1e-5)
+    for key in model.params:
+        assert grads[key].dtype == np.float32
+        scale = np.max(np.abs(ref_grads[key])) + 1e-12
+        np.testing.assert_allclose(grads[key], ref_grads[key], rtol=0, atol=2e-5 * scale,
+                                   err_msg=f"{activation}/{loss}: {key}")
+    scores = model.loss(X)
+    assert scores.shape == (64, 10) and scores.dtype == np.float32
+    np.testing.assert_array_equal(model.predict(X), scores.argmax(axis=1))
+
+
+def test_params_and_grads_are_views_of_the_flat_vectors():
+    model = mlp.MLP((784, 500, 250, 100, 10))
+    n = 784 * 500 + 500 * 250 + 250 * 100 + 100 * 10
+    assert model.n_weights == n and model.theta.size == n + 500 + 250 + 100 + 10
+    assert model.theta.dtype == np.float32 and model.grad.dtype == np.float32
+    for key in model.params:
+        assert np.shares_memory(model.params[key], model.theta)
+        assert np.shares_memory(model.grads[key], model.grad)
+    assert model.params["W1"].shape == (784, 500) and model.params["b4"].shape == (10,)
+    # Xavier/Glorot uniform: inside the limit, biases zero, same draws as the kernel.
+    limit = np.sqrt(6 / (784 + 500))
+    assert np.abs(model.params["W1"]).max() <= limit
+    assert not model.theta[model.n_weights:].any()
+    rng = np.random.default_rng(0)
+    np.testing.assert_array_equal(model.params["W1"], layers.xavier_init(784, 500, rng, np.float32))
+
+
+def test_evaluate_matches_loss_and_buffers_are_reused():
+    X, y = _data(n=50)
+    model = mlp.MLP(SIZES, activation="relu", seed=0)
+    loss, _ = model.loss(X.astype(np.float32), y)
+    buf = model._buffers[50]
+    ev_loss, acc = model.evaluate(X, y, batch_size=7)        # chunks of 7 and a remainder
+    assert ev_loss == pytest.approx(loss, rel=1e-5)
+    assert acc == pytest.approx(np.mean(model.predict(X) == y))
+    model.loss(X.astype(np.float32), y)
+    assert model._buffers[50] is buf
+
+
+def test_bad_arguments_raise_clear_errors():
+    with pytest.raises(ValueError, match="activation"):
+        mlp.MLP(SIZES, activation="softplus")
+    with pytest.raises(ValueError, match="loss"):
+        mlp.MLP(SIZES, loss="hinge")
+    with pytest.raises(ValueError, match="weight_decay"):
+        mlp.MLP(SIZES, weight_decay=-1)
+    model = mlp.MLP(SIZES)
+    with pytest.raises(ValueError, match=r"X must have shape \(N, 7\)"):
+        model.loss(np.zeros((3, 8)))
+    with pytest.raises(ValueError, match="y must have shape"):
+        model.loss(np.zeros((3, 7)), np.zeros(4, int))
+    with pytest.raises(ValueError, match="optimizer"):
+        mlp.train(model, np.zeros((3, 7)), np.zeros(3, int), optimizer="lbfgs", progress=False)
+
+
+# ------------------------------------------------------------------- training loop
+
+@pytest.mark.parametrize("name,config", [("sgd", {}), ("momentum", {"momentum": 0.9}),
+                                         ("rmsprop", {}), ("adam", {})])
+def test_train_loop_equals_pure_rules(name, config):
+    """One epoch of mlp.train == the same minibatches stepped with the per-key pure rule."""
+    X, y = _data(n=40)
+    lr = 0.05 if name in ("sgd", "momentum") else 0.01
+    model = mlp.MLP(SIZES, activation="leaky_relu", weight_decay=0.01, seed=4, dtype=np.float64)
+    ref = mlp.MLP(SIZES, activation="leaky_relu", seed=4, dtype=np.float64)
+    mlp.train(model, X, y, optimizer=name, learning_rate=lr, optim_config=config, epochs=2,
+              batch_size=8, seed=5, progress=False)
+
+    rule = getattr(optim, name)
+    params = {k: v.copy() for k, v in ref.params.items()}
+    configs = {k: {"learning_rate": lr, **config} for k in params}
+    rng = np.random.default_rng(5)
+    steps = 0
+    for _ in range(2):
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), 8):
+            idx = order[start:start + 8]
+            for k in params:
+                ref.params[k][...] = params[k]
+            _, grads = ref.loss(X[idx], y[idx])
+            grads = optim.add_weight_decay({k: g.copy() for k, g in grads.items()}, params, 0.01)
+            for k in params:
+                params[k], configs[k] = rule(params[k], grads[k], configs[k])
+            steps += 1
+    assert steps == 10
+    for k in params:
+        np.testing.assert_allclose(model.params[k], params[k], rtol=1e-12, atol=1e-14,
+                                   err_msg=f"{name}: {k}")
+
+
+def _blobs(n=600, d=20, k=5, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 3, (k, d))
+    y = rng.integers(0, k, n)
+    return (centres[y] + rng.standard_normal((n, d))).astype(np.float32), y
+
+
+@pytest.mark.parametrize("optimizer,lr", [("sgd", 0.1), ("adam", 1e-3)])
+def test_tiny_training_run_learns(optimizer, lr):
+    X, y = _blobs()
+    model = mlp.MLP((20, 32, 16, 5), activation="relu", seed=0)
+    start_loss, start_acc = model.evaluate(X, y)
+    hist = mlp.train(model, X[:500], y[:500], X_hold=X[500:], y_hold=y[500:], X_test=X[500:],
+                     y_test=y[500:], optimizer=optimizer, learning_rate=lr, epochs=3,
+                     batch_size=32, eval_every=10, seed=0, progress=False)
+    end_loss, end_acc = model.evaluate(X[500:], y[500:])
+    assert end_loss < 0.25 * start_loss and end_acc > 0.9
+    # 16 steps per epoch, evaluation at 0, 10, 20, 30, 40 and at the end (48).
+    assert hist["iteration"] == [0, 10, 20, 30, 40, 48]
+    assert len(hist["train_loss"]) == len(hist["test_loss"]) == len(hist["hold_loss"]) == 6
+    assert hist["test_loss"][-1] < hist["test_loss"][0]
+    assert len(hist["epoch_hold_acc"]) == 3 and hist["epoch_hold_acc"][-1] == pytest.approx(end_acc)
+
+
+def test_training_is_reproducible_with_seeds():
+    X, y = _blobs(n=200)
+
+    def run(init_seed, shuffle_seed):
+        model = mlp.MLP((20, 16, 5), activation="tanh", seed=init_seed)
+        mlp.train(model, X, y, optimizer="momentum", learning_rate=0.05, epochs=2,
+                  batch_size=16, seed=shuffle_seed, progress=False)
+        return model.theta.copy()
+
+    np.testing.assert_array_equal(run(0, 0), run(0, 0))
+    assert not np.array_equal(run(0, 0), run(0, 1))
+    assert not np.array_equal(run(0, 0), run(1, 0))
+
+
+def test_divergence_is_reported():
+    X, y = _blobs(n=64)
+    model = mlp.MLP((20, 16, 5), activation="relu", seed=0)
+    with pytest.raises(FloatingPointError, match="learning_rate"), np.errstate(all="ignore"):
+        mlp.train(model, X * 1e3, y, optimizer="sgd", learning_rate=1e6, epochs=3,
+                  batch_size=16, progress=False)
