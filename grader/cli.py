@@ -1,0 +1,68 @@
+"""Command line of the tutor-side grading: `python -m grader <step>`.
+
+    release                      notebooks/ from solutions/ (every assignment), checked
+    autograde [--jobs N] [--unsafe] [--student ID ...] [--assignment A ...]
+              [--timeout S] [--cell-timeout S]
+                                 grade submitted/<student>/<assignment>/, print a report,
+                                 write build/grading/report.json
+    feedback                     feedback/<student>/<assignment>/*.html (no hidden tests)
+    export [--to FILE]           grades.csv: student, a column per assignment, total, flags
+
+`--root DIR` (before the step) selects another course root (a folder with
+nbgrader_config.py); default: this repository.
+"""
+import argparse
+import sys
+
+from grader import pipeline
+from grader.export import export_grades
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", default=None, help="course root (default: the repository)")
+    steps = parser.add_subparsers(dest="step", required=True)
+
+    steps.add_parser("release", help="regenerate notebooks/ from solutions/ and check it")
+
+    grade = steps.add_parser("autograde", help="grade everything under submitted/")
+    grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    grade.add_argument("--unsafe", action="store_true",
+                       help="grade WITHOUT the sandbox in a plain python3 kernel (trusted code only)")
+    grade.add_argument("--student", action="append", default=None, help="only this student (repeatable)")
+    grade.add_argument("--assignment", action="append", default=None,
+                       help="only this assignment (repeatable)")
+    grade.add_argument("--timeout", type=float, default=None,
+                       help="wall-clock seconds per submission (default $COURSE_SUBMISSION_TIMEOUT or "
+                            f"{pipeline.DEFAULT_SUBMISSION_TIMEOUT})")
+    grade.add_argument("--cell-timeout", type=int, default=None,
+                       help="seconds per cell (default $COURSE_CELL_TIMEOUT or "
+                            f"{pipeline.DEFAULT_CELL_TIMEOUT})")
+
+    fb = steps.add_parser("feedback", help="HTML feedback for every graded submission")
+    fb.add_argument("--student", action="append", default=None)
+    fb.add_argument("--assignment", action="append", default=None)
+
+    ex = steps.add_parser("export", help="write grades.csv")
+    ex.add_argument("--to", default=None, help="CSV path (default grades.csv at the course root)")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        root = pipeline.course_root(args.root)
+        if args.step == "release":
+            pipeline.release(root)
+        elif args.step == "autograde":
+            pipeline.autograde(root, jobs=args.jobs, unsafe=args.unsafe, students=args.student,
+                               assignments=args.assignment, timeout=args.timeout,
+                               cell_timeout=args.cell_timeout)
+        elif args.step == "feedback":
+            pipeline.feedback(root, students=args.student, assignments=args.assignment)
+        elif args.step == "export":
+            print(f"wrote {export_grades(root, args.to)}")
+    except pipeline.GradingError as exc:
+        print(f"python -m grader {args.step}: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,76 @@
+"""grades.csv: one row per student, a score column per assignment, total, flags.
+
+`python -m grader export` and `nbgrader export` (through ``CourseExportPlugin``, set in
+nbgrader_config.py) write the same file. A score is the gradebook's score (manual grade
+where a tutor gave one, else the autograder's); an assignment not submitted counts 0.
+``flags`` joins every flag of the student's graded submissions as
+``<assignment>: <flag>`` separated by " | ".
+"""
+import csv
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from nbgrader.plugins import ExportPlugin
+
+from grader.preprocessors import read_record
+from grader.report import submission_scores
+
+
+def student_flags(root, student):
+    """All flags recorded for ``student``, as ["<assignment>: <flag>", ...] (sorted by
+    assignment, then in recorded order)."""
+    base = Path(root) / "build" / "grading" / "records" / student
+    flags = []
+    for path in sorted(base.glob("*/*.json")):
+        for flag in read_record(path).get("flags", []):
+            flags.append(f"{path.parent.name}: {flag}")
+    return flags
+
+
+def grade_table(root, gb):
+    """(header, rows) of the grades CSV from an open Gradebook."""
+    assignments = sorted(a.name for a in gb.assignments)
+    header = ["student_id", *assignments, "total", "max_total", "flags"]
+    max_by_assignment = {a.name: float(a.max_score) for a in gb.assignments}
+    rows = []
+    for student in sorted(s.id for s in gb.students):
+        row = [student]
+        total = 0.0
+        for name in assignments:
+            scores = submission_scores(gb, student, name)
+            score = scores["score"] if scores else 0.0
+            total += score
+            row.append(f"{score:g}")
+        row.append(f"{total:g}")
+        row.append(f"{sum(max_by_assignment.values()):g}")
+        row.append(" | ".join(student_flags(root, student)))
+        rows.append(row)
+    return header, rows
+
+
+def export_grades(root, dest=None):
+    """Write the grades CSV (default: grades.csv at the course root); returns its path."""
+    root = Path(root)
+    dest = Path(dest) if dest else root / "grades.csv"
+    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+        header, rows = grade_table(root, gb)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return dest
+
+
+class CourseExportPlugin(ExportPlugin):
+    """nbgrader export plugin writing the pack's grades.csv (``--to`` picks the file)."""
+
+    def export(self, gradebook):
+        root = Path(self.parent.coursedir.root) if getattr(self.parent, "coursedir", None) else Path.cwd()
+        dest = self.to or str(root / "grades.csv")
+        header, rows = grade_table(root, gradebook)
+        with open(dest, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(header)
+            writer.writerows(rows)
+        self.log.info("Exported grades to %s", dest)

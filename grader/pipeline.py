@@ -1,0 +1,442 @@
+"""The tutor-side grading steps behind `python -m grader` (release, autograde, feedback).
+
+Everything runs through the plain nbgrader commands, one process per (student,
+assignment) for autograding, with the course root's nbgrader_config.py; this module adds
+discovery, the process isolation and limits, the gradebook bookkeeping and the checks.
+"""
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from grader.preprocessors import (
+    BEGIN_HIDDEN,
+    DEFAULT_CELL_TIMEOUT,
+    cell_timeout_from_env,
+    is_autograded_test,
+    read_record,
+    record_path,
+    write_record,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SANDBOX_KERNEL = "coursepack-sandbox"
+UNSAFE_KERNEL = "python3"
+STUB = "raise NotImplementedError()"
+DEFAULT_SUBMISSION_TIMEOUT = 1200
+
+
+class GradingError(RuntimeError):
+    """A setup problem that stops a grading step (not a problem of one submission)."""
+
+
+# ---------------------------------------------------------------------------------------
+# Discovery
+
+def course_root(root=None):
+    """The course root: ``root`` if given, else the repository holding this package.
+    It must contain nbgrader_config.py."""
+    root = Path(root).resolve() if root is not None else REPO_ROOT
+    if not (root / "nbgrader_config.py").is_file():
+        raise GradingError(f"{root} has no nbgrader_config.py; pass the course root with --root")
+    return root
+
+
+def discover_assignments(root):
+    """Assignment names: the folders solutions/*/ that hold at least one notebook."""
+    src = Path(root) / "solutions"
+    return sorted(p.name for p in src.glob("*/") if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def source_notebooks(root):
+    """All source notebooks, solutions/*/*.ipynb, sorted."""
+    return sorted((Path(root) / "solutions").glob("*/*.ipynb"))
+
+
+def discover_submissions(root, students=None, assignments=None):
+    """(student, assignment) pairs found as submitted/<student>/<assignment>/, sorted."""
+    sub = Path(root) / "submitted"
+    pairs = []
+    for sdir in sorted(p for p in sub.glob("*/") if p.is_dir()):
+        if students and sdir.name not in students:
+            continue
+        for adir in sorted(p for p in sdir.glob("*/") if p.is_dir()):
+            if assignments and adir.name not in assignments:
+                continue
+            pairs.append((sdir.name, adir.name))
+    return pairs
+
+
+# ---------------------------------------------------------------------------------------
+# Processes
+
+def nbgrader_env(extra=None):
+    """Environment for an nbgrader subprocess: the venv's bin first on PATH (nbgrader
+    calls `alembic`), one BLAS thread, a headless matplotlib."""
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    env.setdefault("MKL_NUM_THREADS", "1")
+    env["MPLBACKEND"] = "Agg"
+    env.update(extra or {})
+    return env
+
+
+def _kill_tree(pid):
+    """Kill a process and all its descendants (kernels run in their own sessions)."""
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return
+    procs = parent.children(recursive=True) + [parent]
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(procs, timeout=10)
+
+
+@dataclass
+class ProcessResult:
+    args: list
+    returncode: int
+    output: str
+    seconds: float
+    timed_out: bool = False
+
+
+def run_nbgrader(args, root, env=None, timeout=None):
+    """Run ``nbgrader *args`` in ``root``; on timeout kill it with its kernels.
+
+    Returns a ProcessResult (combined stdout/stderr); never raises for a failed run."""
+    cmd = [sys.executable, "-m", "nbgrader", *args]
+    start = time.monotonic()
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as log:
+        proc = subprocess.Popen(cmd, cwd=root, env=env or nbgrader_env(), stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_tree(proc.pid)
+            proc.wait()
+        finally:
+            if proc.poll() is None:
+                _kill_tree(proc.pid)
+                proc.wait()
+        log.seek(0)
+        output = log.read()
+    return ProcessResult(cmd, proc.returncode, output, time.monotonic() - start, timed_out)
+
+
+def _last_error(output, limit=3):
+    """The last few error lines of an nbgrader log, for a one-line reason."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if "[ERROR]" in ln or "Error:" in ln]
+    chosen = errors[-limit:] if errors else lines[-1:]
+    return " | ".join(chosen)[:500] or "no output"
+
+
+# ---------------------------------------------------------------------------------------
+# Release
+
+def check_release(root, assignment):
+    """Problems of the release of one assignment (empty list when it is fine): every
+    solution cell is a stub raising NotImplementedError (code) or "YOUR ANSWER HERE"
+    (written answers), no hidden tests or solution markers anywhere, no outputs."""
+    problems = []
+    rdir = Path(root) / "notebooks" / assignment
+    sources = sorted((Path(root) / "solutions" / assignment).glob("*.ipynb"))
+    if not sources:
+        return [f"solutions/{assignment}/ holds no notebook"]
+    for src in sources:
+        rel = rdir / src.name
+        if not rel.is_file():
+            problems.append(f"{rel} was not generated")
+            continue
+        nb = nbformat.read(rel, as_version=4)
+        for i, cell in enumerate(nb.cells):
+            where = f"{rel.relative_to(root)} cell {i}"
+            text = cell.source
+            for marker in (BEGIN_HIDDEN, "END HIDDEN TESTS", "BEGIN SOLUTION", "END SOLUTION"):
+                if marker in text:
+                    problems.append(f"{where} still contains {marker!r}")
+            if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
+                problems.append(f"{where} has outputs")
+            nbg = cell.metadata.get("nbgrader", {})
+            if nbg.get("solution") and cell.cell_type == "code" and STUB not in text:
+                problems.append(f"{where} is a solution cell without {STUB!r}")
+    return problems
+
+
+def release(root, assignments=None, log=print):
+    """Regenerate notebooks/<a>/ from solutions/<a>/ (nbgrader generate_assignment
+    --force) for every assignment and check each result. Raises GradingError listing the
+    failures; returns the assignments released."""
+    assignments = assignments or discover_assignments(root)
+    if not assignments:
+        raise GradingError(f"no assignments found under {Path(root) / 'solutions'}")
+    failures = []
+    for name in assignments:
+        result = run_nbgrader(["generate_assignment", name, "--force"], root)
+        if result.returncode != 0:
+            failures.append(f"{name}: nbgrader generate_assignment failed: {_last_error(result.output)}")
+            continue
+        problems = check_release(root, name)
+        failures.extend(f"{name}: {p}" for p in problems)
+        log(f"released {name} ({result.seconds:.1f} s){'' if not problems else ' WITH PROBLEMS'}")
+    if failures:
+        raise GradingError("release failed:\n  " + "\n  ".join(failures))
+    return assignments
+
+
+# ---------------------------------------------------------------------------------------
+# Autograde
+
+@dataclass
+class Job:
+    student: str
+    assignment: str
+    notebooks: list                       # notebook ids submitted and readable
+    invalid: dict = field(default_factory=dict)   # notebook id -> reason
+    result: ProcessResult | None = None
+
+
+def _gradebook(root):
+    from nbgrader.api import Gradebook
+
+    return Gradebook("sqlite:///" + str(Path(root) / "gradebook.db"))
+
+
+def release_notebooks(root, assignment):
+    """Notebook ids of an assignment's release."""
+    return sorted(p.stem for p in (Path(root) / "notebooks" / assignment).glob("*.ipynb"))
+
+
+def read_submission(path):
+    """Return None if ``path`` is a readable notebook, else the reason it is not."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 text ({exc.reason})"
+    except json.JSONDecodeError as exc:
+        return f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        return "valid JSON but not a notebook (no list of cells)"
+    if data.get("nbformat") != 4:
+        return f"notebook format {data.get('nbformat')!r} is not supported (expected 4)"
+    return None
+
+
+def sandbox_kernel(unsafe, log=print):
+    """The kernel name to grade with. Without ``unsafe`` the sandbox must be usable
+    (grader.sandbox.check_available()); otherwise GradingError with its message."""
+    if unsafe:
+        log("WARNING: --unsafe: student code runs UNSANDBOXED in a plain python3 kernel, as your "
+            "user, with access to your files, the gradebook and the network. Only do this for "
+            "trusted submissions.")
+        return UNSAFE_KERNEL
+    try:
+        from grader import sandbox
+    except ImportError as exc:
+        raise GradingError(
+            f"the grading sandbox is not available (grader.sandbox: {exc}); "
+            "rerun with --unsafe (UNSAFE=1) to grade without it"
+        ) from None
+    try:
+        sandbox.check_available()
+    except Exception as exc:
+        raise GradingError(f"the grading sandbox cannot start: {exc}") from None
+    return SANDBOX_KERNEL
+
+
+def _prepare_jobs(root, pairs, log):
+    jobs = []
+    for student, assignment in pairs:
+        wanted = release_notebooks(root, assignment)
+        job = Job(student, assignment, [])
+        for nb_id in wanted:
+            path = Path(root) / "submitted" / student / assignment / f"{nb_id}.ipynb"
+            if not path.exists():
+                continue            # nbgrader itself gives 0 to a missing notebook
+            reason = read_submission(path)
+            if reason is None:
+                job.notebooks.append(nb_id)
+            else:
+                job.invalid[nb_id] = reason
+        jobs.append(job)
+    return jobs
+
+
+def _zero_fill(root, job, notebooks, reason):
+    """Give 0 (with ``reason``) to every grade of ``notebooks`` of a submission whose
+    grading did not complete, so no stale or missing score survives."""
+    with _gradebook(root) as gb:
+        gb.update_or_create_submission(job.assignment, job.student)
+        sub = gb.find_submission(job.assignment, job.student)
+        for nb in sub.notebooks:
+            if nb.name not in notebooks:
+                continue
+            for grade in nb.grades:
+                grade.auto_score = 0.0
+                grade.needs_manual_grade = False
+            for comment in nb.comments:
+                comment.auto_comment = reason
+        gb.db.commit()
+    for nb_id in notebooks:
+        path = record_path(root, job.student, job.assignment, nb_id)
+        record = read_record(path)
+        record.setdefault("flags", [])
+        record["zero_reason"] = reason
+        record["flags"].append(reason)
+        write_record(path, record)
+        stale = Path(root) / "autograded" / job.student / job.assignment / f"{nb_id}.ipynb"
+        if stale.exists():
+            stale.unlink()
+
+
+def _run_job(root, job, env, timeout, kernel):
+    for nb_id in job.notebooks + list(job.invalid):
+        path = record_path(root, job.student, job.assignment, nb_id)
+        if path.exists():
+            path.unlink()
+    if not job.notebooks:
+        return job
+    args = ["autograde", job.assignment, "--student", job.student, "--force",
+            "--Autograde.create_student=False", f"--GradingExecute.kernel_name={kernel}"]
+    if job.invalid:
+        # nbgrader takes one notebook glob; grade the readable notebooks one by one.
+        results = []
+        for nb_id in job.notebooks:
+            results.append(run_nbgrader(args + [f"--notebook={nb_id}"], root, env, timeout))
+        job.result = ProcessResult(results[-1].args, max(r.returncode for r in results),
+                                   "\n".join(r.output for r in results),
+                                   sum(r.seconds for r in results), any(r.timed_out for r in results))
+    else:
+        job.result = run_nbgrader(args, root, env, timeout)
+    return job
+
+
+def autograde(root, jobs=1, unsafe=False, students=None, assignments=None,
+              timeout=None, cell_timeout=None, log=print):
+    """Grade every submission under submitted/ (or the given students/assignments).
+
+    One ``nbgrader autograde`` process per (student, assignment), ``jobs`` at a time,
+    each killed after ``timeout`` seconds (with its kernel); students are created in the
+    gradebook first, serially. Unreadable notebooks and failed processes get 0 with a
+    reason. Returns the report dict (see grader.report) and writes it to
+    build/grading/report.json.
+    """
+    from grader import report as report_mod
+
+    root = Path(root)
+    if jobs < 1:
+        raise GradingError(f"--jobs must be at least 1, got {jobs}")
+    kernel = sandbox_kernel(unsafe, log)
+    cell_timeout = int(cell_timeout or cell_timeout_from_env(DEFAULT_CELL_TIMEOUT))
+    timeout = float(timeout or os.environ.get("COURSE_SUBMISSION_TIMEOUT") or DEFAULT_SUBMISSION_TIMEOUT)
+    pairs = discover_submissions(root, students, assignments)
+    if not pairs:
+        raise GradingError(f"nothing to grade: no submitted/<student>/<assignment>/ folders under {root}")
+
+    with _gradebook(root) as gb:
+        known = {a.name for a in gb.assignments}
+        missing = sorted({a for _, a in pairs} - known)
+        if missing:
+            raise GradingError(
+                f"assignment(s) {', '.join(missing)} are not in the gradebook; "
+                "run `python -m grader release` first")
+        for student in sorted({s for s, _ in pairs}):
+            gb.update_or_create_student(student)
+
+    seed = str(secrets.randbelow(2**31 - 1) + 1)
+    work = _prepare_jobs(root, pairs, log)
+    runtime = Path(tempfile.mkdtemp(prefix="coursepack-grading-"))
+    log(f"grading {len(work)} submission(s), {jobs} at a time, kernel {kernel}, seed {seed}, "
+        f"{cell_timeout} s per cell, {timeout:.0f} s per submission")
+
+    def run(job):
+        env = nbgrader_env({
+            "COURSE_CHECK_SEED": seed,
+            "COURSE_GRADING_KERNEL": kernel,
+            "COURSE_CELL_TIMEOUT": str(cell_timeout),
+            "COURSE_MODE": "quick",
+            "JUPYTER_RUNTIME_DIR": str(runtime / f"{job.student}--{job.assignment}"),
+        })
+        return _run_job(root, job, env, timeout, kernel)
+
+    started = time.monotonic()
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            done = list(pool.map(run, work))
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
+    elapsed = time.monotonic() - started
+
+    for job in done:
+        if job.invalid:
+            for nb_id, reason in job.invalid.items():
+                _zero_fill(root, job, [nb_id], f"{nb_id}.ipynb is unreadable: {reason}")
+        if job.result is None:
+            continue
+        if job.result.timed_out:
+            _zero_fill(root, job, job.notebooks,
+                       f"grading stopped after {timeout:.0f} s (submission time limit)")
+        elif job.result.returncode != 0:
+            _zero_fill(root, job, job.notebooks,
+                       f"nbgrader failed: {_last_error(job.result.output)}")
+    report = report_mod.build(root, done, seed=seed, kernel=kernel, jobs_at_once=jobs,
+                              cell_timeout=cell_timeout, submission_timeout=timeout, seconds=elapsed)
+    report_mod.write(root, report)
+    log(report_mod.format_text(report))
+    return report
+
+
+# ---------------------------------------------------------------------------------------
+# Feedback
+
+def feedback(root, students=None, assignments=None, log=print):
+    """HTML feedback per graded submission (nbgrader generate_feedback --force), without
+    hidden-test source. Returns the list of written HTML files."""
+    root = Path(root)
+    pairs = [(s, a) for s, a in discover_submissions(root, students, assignments)
+             if (root / "autograded" / s / a).is_dir()]
+    if not pairs:
+        raise GradingError("nothing to give feedback on: run `python -m grader autograde` first")
+    failures = []
+    for assignment in sorted({a for _, a in pairs}):
+        for student in sorted(s for s, a in pairs if a == assignment):
+            result = run_nbgrader(["generate_feedback", assignment, "--student", student, "--force"], root)
+            if result.returncode != 0:
+                failures.append(f"{student}/{assignment}: {_last_error(result.output)}")
+    written = sorted((root / "feedback").glob("*/*/*.html"))
+    leaks = [str(p) for p in written if BEGIN_HIDDEN in p.read_text(encoding="utf-8", errors="replace")]
+    if leaks:
+        raise GradingError("feedback shows hidden tests (not released): " + ", ".join(leaks))
+    for path in written:
+        log(f"feedback: {path.relative_to(root)}")
+    if failures:
+        raise GradingError("feedback failed for:\n  " + "\n  ".join(failures))
+    return written
+
+
+__all__ = [
+    "GradingError", "autograde", "check_release", "course_root", "discover_assignments",
+    "discover_submissions", "feedback", "is_autograded_test", "release", "run_nbgrader",
+    "source_notebooks",
+]

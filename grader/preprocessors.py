@@ -1,0 +1,609 @@
+"""nbgrader preprocessors of the course pack; they run in the tutor's trusted process.
+
+Wired in by nbgrader_config.py:
+
+- ``RebuildFromRelease`` (first sanitising step): rebuilds a submission on the release's
+  structure and records every deviation as a flag.
+- ``GradingExecute`` (replaces nbgrader's ``Execute``): runs the notebook in the grading
+  kernel with the grading environment (``COURSE_GRADING=1``, the run's
+  ``COURSE_CHECK_SEED``, ``COURSE_MODE=quick``, a scratch ``COURSE_RESULTS``); a kernel
+  that dies or hangs fails only the cells it could not run.
+- ``TrustedVerdicts`` (after execution, before ``SaveAutoGrades``): every autograded test
+  cell's outputs are replaced by the verdict recomputed here from the check payloads with
+  ``helpers.exercises.verify``; nothing the student's interpreter decided is trusted.
+- ``StripHiddenTests`` (feedback): removes the hidden-test region from test cells.
+
+What the grader learns about a submission (flags, verdicts, the seed) is written to a
+record outside the student's scratch folder, ``build/grading/records/<student>/
+<assignment>/<notebook>.json``, which the report and the CSV export read.
+"""
+import ast
+import copy
+import json
+import os
+import re
+import secrets
+from pathlib import Path
+
+import nbformat
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.notebooknode import NotebookNode, from_dict
+from traitlets import Unicode
+
+from nbgrader import utils as nbutils
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+
+DEFAULT_CELL_TIMEOUT = 120
+BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
+END_HIDDEN = "END HIDDEN TESTS"
+RESULTS_SCRATCH = ".coursepack-results.json"
+HIDDEN_PLACEHOLDER = "# (hidden tests: not shown)"
+
+
+def cell_timeout_from_env(default=DEFAULT_CELL_TIMEOUT):
+    """Per-cell execution timeout in seconds from ``$COURSE_CELL_TIMEOUT`` (else default)."""
+    raw = os.environ.get("COURSE_CELL_TIMEOUT", "").strip()
+    if not raw:
+        return int(default)
+    try:
+        value = int(float(raw))
+    except ValueError:
+        raise ValueError(f"$COURSE_CELL_TIMEOUT is {raw!r}; expected a number of seconds") from None
+    if value <= 0:
+        raise ValueError(f"$COURSE_CELL_TIMEOUT is {raw!r}; expected a positive number of seconds")
+    return value
+
+
+# ---------------------------------------------------------------------------------------
+# Records (trusted state, outside the student's scratch folder)
+
+def record_path(course_root, student, assignment, notebook):
+    """Path of the grading record of one submitted notebook."""
+    return Path(course_root) / "build" / "grading" / "records" / student / assignment / f"{notebook}.json"
+
+
+def read_record(path):
+    """The record at ``path`` as a dict ({} when it does not exist)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        return {}
+
+
+def write_record(path, record):
+    """Write ``record`` (a JSON-able dict) atomically to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(record, fh, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------
+# Cell helpers
+
+def _nbgrader_meta(cell):
+    """The cell's nbgrader metadata dict, or None when absent or malformed."""
+    meta = cell.get("metadata") if isinstance(cell, dict) else None
+    if not isinstance(meta, dict):
+        return None
+    nbg = meta.get("nbgrader")
+    return nbg if isinstance(nbg, dict) else None
+
+
+def _grade_id(cell):
+    nbg = _nbgrader_meta(cell)
+    if nbg is None:
+        return None
+    gid = nbg.get("grade_id")
+    return gid if isinstance(gid, str) and gid else None
+
+
+def is_autograded_test(cell):
+    """True for a locked code cell that carries points (an autograded test cell)."""
+    return (
+        cell.get("cell_type") == "code"
+        and nbutils.is_grade(cell)
+        and not nbutils.is_solution(cell)
+    )
+
+
+def strip_hidden_tests(source):
+    """Return ``source`` with every ``BEGIN HIDDEN TESTS ... END HIDDEN TESTS`` region
+    (delimiter lines included) replaced by one placeholder comment. An unterminated
+    region is removed to the end of the cell."""
+    lines = source.split("\n")
+    kept, inside = [], False
+    for line in lines:
+        if BEGIN_HIDDEN in line:
+            if not inside:
+                kept.append(line[: len(line) - len(line.lstrip())] + HIDDEN_PLACEHOLDER)
+            inside = True
+        elif END_HIDDEN in line and inside:
+            inside = False
+        elif not inside:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def expected_checks(source):
+    """The ``check(...)`` calls written in a test cell's source, in source order.
+
+    Returns a list of ``(exercise, hidden)``; ``exercise`` is None when the first argument
+    is not a string literal (the verdict then fails: the grader cannot know what it
+    checks). Calls are found through the AST, so comments and strings do not count.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        # Test cells come from the source notebook; this is only a fallback.
+        return [(m.group(1), "hidden=True" in m.group(0))
+                for m in re.finditer(r"check\(\s*[\"']([^\"']+)[\"'][^\n]*", source)]
+    calls = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        if name != "check":
+            continue
+        exercise = None
+        if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            exercise = node.args[0].value
+        hidden = False
+        for kw in node.keywords:
+            if kw.arg == "hidden" and isinstance(kw.value, ast.Constant):
+                hidden = bool(kw.value.value)
+        calls.append((node.lineno, node.col_offset, exercise, hidden))
+    calls.sort()
+    return [(exercise, hidden) for _, _, exercise, hidden in calls]
+
+
+def _error_output(ename, message):
+    return from_dict({
+        "output_type": "error",
+        "ename": ename,
+        "evalue": message.splitlines()[0] if message else "",
+        "traceback": message.splitlines() or [ename],
+    })
+
+
+def _stream_output(text):
+    return from_dict({"output_type": "stream", "name": "stdout", "text": text.rstrip("\n") + "\n"})
+
+
+# ---------------------------------------------------------------------------------------
+# Structure normalisation
+
+def _cell_kind(nbg):
+    if nbg.get("solution") and nbg.get("grade"):
+        return "written answer"
+    if nbg.get("solution"):
+        return "solution cell"
+    if nbg.get("grade"):
+        return "test cell"
+    return "locked cell"
+
+
+def _as_cell(raw):
+    """A NotebookNode cell built from ``raw``, or None when ``raw`` is not a usable cell."""
+    if not isinstance(raw, dict) or raw.get("cell_type") not in ("code", "markdown", "raw"):
+        return None
+    source = raw.get("source", "")
+    if isinstance(source, list) and all(isinstance(s, str) for s in source):
+        source = "".join(source)
+    if not isinstance(source, str):
+        return None
+    meta = raw.get("metadata")
+    cell = {"cell_type": raw["cell_type"], "metadata": copy.deepcopy(meta) if isinstance(meta, dict) else {},
+            "source": source}
+    if isinstance(raw.get("id"), str):
+        cell["id"] = raw["id"]
+    if cell["cell_type"] == "code":
+        cell["outputs"] = []
+        cell["execution_count"] = None
+    return from_dict(cell)
+
+
+def _convert_type(cell, cell_type):
+    cell["cell_type"] = cell_type
+    if cell_type == "code":
+        cell["outputs"] = []
+        cell["execution_count"] = None
+    else:
+        cell.pop("outputs", None)
+        cell.pop("execution_count", None)
+    if cell_type != "markdown" and cell_type != "raw":
+        cell.pop("attachments", None)
+
+
+def rebuild_from_release(submission, release, full_sources=None):
+    """Normalise a submitted notebook against the release's structure.
+
+    ``submission``: the student's notebook as parsed JSON (dict/NotebookNode, possibly
+    malformed); ``release``: the release NotebookNode; ``full_sources``: grade_id -> the
+    source to restore for locked/test cells (the gradebook's copy, hidden tests included;
+    defaults to the release source).
+
+    Returns ``(notebook, flags)``: every graded cell of the release exactly once and in
+    the release's order (the student's first copy of each, with the release's nbgrader
+    metadata and cell type; test and locked cells restored to ``full_sources``; deleted
+    ones restored from the release), the student's own ungraded cells kept after the
+    graded cell they followed; ``flags`` lists every deviation in words.
+    """
+    full_sources = full_sources or {}
+    flags = []
+    release_graded = []  # (grade_id, cell)
+    for cell in release.cells:
+        gid = _grade_id(cell)
+        if gid is not None:
+            release_graded.append((gid, cell))
+    release_by_id = dict(release_graded)
+
+    raw_cells = submission.get("cells") if isinstance(submission, dict) else None
+    if not isinstance(raw_cells, list):
+        flags.append("the notebook has no list of cells; rebuilt from the release")
+        raw_cells = []
+
+    kept = {}              # grade_id -> student's cell
+    student_order = []     # grade ids in the student's order
+    anchored = {None: []}  # grade_id of the preceding kept graded cell -> ungraded cells
+    anchor = None
+    for index, raw in enumerate(raw_cells):
+        cell = _as_cell(raw)
+        if cell is None:
+            flags.append(f"cell {index} is not a valid notebook cell; dropped")
+            continue
+        gid = _grade_id(cell)
+        if gid is None:
+            if "nbgrader" in cell.metadata:
+                flags.append(f"cell {index} carries nbgrader metadata without a grade id; metadata removed")
+                del cell.metadata["nbgrader"]
+            anchored[anchor].append(cell)
+            continue
+        if gid not in release_by_id:
+            flags.append(f"cell {index} claims the unknown graded id {gid!r}; kept as an ordinary cell")
+            del cell.metadata["nbgrader"]
+            anchored[anchor].append(cell)
+            continue
+        if gid in kept:
+            kind = _cell_kind(_nbgrader_meta(release_by_id[gid]))
+            flags.append(f"{kind} {gid!r} is duplicated (cell {index}); kept the first copy, dropped this one")
+            continue
+        kept[gid] = cell
+        student_order.append(gid)
+        anchor = gid
+        anchored.setdefault(gid, [])
+
+    release_order = [gid for gid, _ in release_graded]
+    if [g for g in release_order if g in kept] != student_order:
+        flags.append("graded cells were moved; put back in the release's order")
+
+    cells = list(anchored[None])
+    for gid, rcell in release_graded:
+        rmeta = _nbgrader_meta(rcell)
+        kind = _cell_kind(rmeta)
+        restore_source = not rmeta.get("solution")
+        if gid not in kept:
+            flags.append(f"{kind} {gid!r} was deleted; restored from the release")
+            cell = from_dict(copy.deepcopy(dict(rcell)))
+            if cell.cell_type == "code":
+                cell.outputs = []
+                cell.execution_count = None
+        else:
+            cell = kept[gid]
+            if cell.cell_type != rcell.cell_type:
+                flags.append(f"{kind} {gid!r} was changed from {rcell.cell_type} to {cell.cell_type}; changed back")
+                _convert_type(cell, rcell.cell_type)
+            smeta = _nbgrader_meta(cell)
+            changed = sorted(k for k in ("grade", "solution", "locked", "points", "task")
+                             if smeta.get(k) != rmeta.get(k))
+            if changed:
+                flags.append(f"{kind} {gid!r}: nbgrader metadata changed ({', '.join(changed)}); restored")
+            if restore_source:
+                if cell.source != rcell.source:
+                    flags.append(f"{kind} {gid!r} was edited; restored from the source")
+                cell.metadata = copy.deepcopy(dict(rcell.metadata))
+            else:
+                cell.metadata["nbgrader"] = copy.deepcopy(dict(rmeta))
+        if restore_source:
+            cell.source = full_sources.get(gid, rcell.source)
+        cells.append(cell)
+        cells.extend(anchored.get(gid, []))
+
+    nb = nbformat.v4.new_notebook()
+    nb.nbformat, nb.nbformat_minor = release.nbformat, release.nbformat_minor
+    meta = submission.get("metadata") if isinstance(submission, dict) else None
+    nb.metadata = from_dict(copy.deepcopy(meta)) if isinstance(meta, dict) else from_dict({})
+    nb.metadata["kernelspec"] = copy.deepcopy(release.metadata.get("kernelspec", {}))
+    nb.cells = cells
+    _fix_cell_ids(nb)
+    return nb, flags
+
+
+def _fix_cell_ids(nb):
+    """Unique cell ids (nbformat >= 4.5) or none (older minors)."""
+    seen = set()
+    for cell in nb.cells:
+        if nb.nbformat_minor < 5:
+            cell.pop("id", None)
+            continue
+        cid = cell.get("id")
+        if not isinstance(cid, str) or not re.fullmatch(r"[a-zA-Z0-9-_]{1,64}", cid) or cid in seen:
+            cid = nbformat.corpus.words.generate_corpus_id()
+            while cid in seen:
+                cid = nbformat.corpus.words.generate_corpus_id()
+            cell["id"] = cid
+        seen.add(cid)
+
+
+def _checked_exercises(cells):
+    """exercise name -> grade_id of the test cell that checks it, from test-cell sources."""
+    found = {}
+    for cell in cells:
+        if is_autograded_test(cell):
+            for exercise, _ in expected_checks(cell.source):
+                if exercise is not None:
+                    found.setdefault(exercise, _grade_id(cell))
+    return found
+
+
+class _CourseRootMixin:
+    course_root = Unicode(
+        "", help="Course root (folder of nbgrader_config.py); records go to build/grading/ there."
+    ).tag(config=True)
+    release_directory = Unicode("notebooks", help="Release folder, relative to course_root.").tag(config=True)
+
+    def _root(self):
+        if not self.course_root:
+            raise ValueError(f"{type(self).__name__}.course_root is not configured (see nbgrader_config.py)")
+        return Path(self.course_root)
+
+    def _record_path(self, resources):
+        info = resources["nbgrader"]
+        return record_path(self._root(), info["student"], info["assignment"], info["notebook"])
+
+
+class RebuildFromRelease(_CourseRootMixin, NbGraderPreprocessor):
+    """Sanitising step: rebuild the submission on the release's structure.
+
+    Graded cells (solutions, tests, written answers, locked cells) end up exactly once and
+    in order; test and locked cells get their source back from the gradebook (hidden tests
+    included); the student's first copy of each solution cell and their own ungraded cells
+    are kept. Every deviation becomes a flag in the record (key ``flags``). If
+    ``grader.flags`` exists, ``scan(submission_nb, release_nb, exercises)`` adds its flags
+    (``exercises``: exercise name -> grade id of the test cell that checks it). A record
+    key ``zeroed`` (exercise -> reason) makes ``TrustedVerdicts`` fail those exercises.
+    """
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        release_path = self._root() / self.release_directory / info["assignment"] / f"{info['notebook']}.ipynb"
+        try:
+            release = nbformat.read(release_path, as_version=4)
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"release notebook {release_path} is missing; run `python -m grader release` first"
+            ) from None
+        full_sources = {}
+        with Gradebook(info["db_url"]) as gb:
+            try:
+                for sc in gb.find_notebook(info["notebook"], info["assignment"]).source_cells:
+                    full_sources[sc.name] = sc.source
+            except MissingEntry:
+                pass
+        new_nb, flags = rebuild_from_release(nb, release, full_sources)
+        zeroed = {}
+        flags.extend(self._static_flags(new_nb, release, zeroed))
+        path = self._record_path(resources)
+        record = read_record(path)
+        record.update({"flags": flags, "zeroed": zeroed})
+        write_record(path, record)
+        new_nb.metadata.setdefault("coursepack", {})["flags"] = list(flags)
+        for flag in flags:
+            self.log.warning("%s/%s: %s", info["student"], info["assignment"], flag)
+        return new_nb, resources
+
+    def _static_flags(self, nb, release, zeroed):
+        try:
+            from grader import flags as static_flags
+        except ImportError:
+            self.log.info("grader.flags is not installed: no static tamper scan")
+            return []
+        exercises = _checked_exercises(nb.cells)
+        found = list(static_flags.scan(nb, release, exercises))
+        zero = getattr(static_flags, "zeroed_exercises", None)
+        if zero is not None:
+            zeroed.update(zero(found, exercises))
+        return found
+
+
+class GradingExecute(Execute):
+    """nbgrader's ``Execute`` with the grading environment and a kernel-death guard.
+
+    The kernel gets ``COURSE_GRADING=1``, ``COURSE_CHECK_SEED`` (this process's value,
+    else a fresh random one; stored in ``resources["coursepack"]["seed"]``),
+    ``COURSE_MODE=quick``, ``MPLBACKEND=Agg`` and ``COURSE_RESULTS`` pointing at a scratch
+    file in the kernel's folder. If a cell kills or hangs the kernel, that cell gets an
+    error and every later code cell an error saying it was not run, so the notebook is
+    still saved and graded on what ran.
+    """
+
+    def preprocess(self, nb, resources=None, km=None):
+        resources = resources if resources is not None else {}
+        seed = os.environ.get("COURSE_CHECK_SEED", "").strip() or str(secrets.randbelow(2**31 - 1) + 1)
+        resources.setdefault("coursepack", {})["seed"] = seed
+        self._grading_seed = seed
+        self._broken = None
+        return super().preprocess(nb, resources, km=km)
+
+    async def async_start_new_kernel(self, **kwargs):
+        env = dict(kwargs.pop("env", None) or os.environ)
+        cwd = kwargs.get("cwd") or self.resources.get("metadata", {}).get("path") or os.getcwd()
+        env.update({
+            "COURSE_GRADING": "1",
+            "COURSE_CHECK_SEED": self._grading_seed,
+            "COURSE_MODE": "quick",
+            "COURSE_RESULTS": os.path.join(cwd, RESULTS_SCRATCH),
+            "MPLBACKEND": "Agg",
+        })
+        kwargs["env"] = env
+        await super().async_start_new_kernel(**kwargs)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        if self._broken is not None:
+            cell.outputs = [_error_output("NotRun", f"Not run: {self._broken}")]
+            cell.execution_count = None
+            return cell, resources
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._broken = f"the kernel died while running cell {index}"
+            message = f"KernelDied: the kernel died while running this cell (cell {index})"
+        except CellTimeoutError:
+            self._broken = f"the kernel stopped responding in cell {index}"
+            message = f"CellTimeoutError: no response from the kernel (cell {index}, limit {self.timeout} s)"
+        self.log.error(message)
+        cell.outputs = list(cell.get("outputs", [])) + [_error_output(message.split(":")[0], message)]
+        return cell, resources
+
+
+class TrustedVerdicts(_CourseRootMixin, NbGraderPreprocessor):
+    """Replace each autograded test cell's outputs with the verdict computed here.
+
+    For every ``check(...)`` call in the test cell's source (from the gradebook), exactly
+    one payload output (``helpers.checks.PAYLOAD_MIME``) must be present, in order, for
+    the same exercise and ``hidden`` flag and carrying this run's seed; each is decoded
+    (``helpers.checks.decode_outputs``) and verified (``helpers.exercises.verify``) in
+    this process. The cell then holds a stdout stream with the pass lines, or an error
+    output with the helpful message; nbgrader scores it from that. Anything else (no
+    payload, too few or too many, another exercise or seed, malformed data, a kernel that
+    died, an exercise zeroed by a static flag) fails the cell, with a flag.
+    """
+
+    def preprocess(self, nb, resources):
+        from helpers.checks import PAYLOAD_MIME, decode_outputs
+        from helpers.exercises import verify
+
+        self._mime, self._decode, self._verify = PAYLOAD_MIME, decode_outputs, verify
+        info = resources["nbgrader"]
+        self._seed = str(resources.get("coursepack", {}).get("seed") or os.environ.get("COURSE_CHECK_SEED", ""))
+        path = self._record_path(resources)
+        record = read_record(path)
+        self._zeroed = record.get("zeroed") or {}
+        self._flags = []
+        self._verdicts = {}
+        self._sources = {}
+        with Gradebook(info["db_url"]) as gb:
+            try:
+                for sc in gb.find_notebook(info["notebook"], info["assignment"]).source_cells:
+                    self._sources[sc.name] = sc.source
+            except MissingEntry:
+                pass
+        nb, resources = super().preprocess(nb, resources)
+        record.update({
+            "seed": self._seed,
+            "verdicts": self._verdicts,
+            "flags": list(record.get("flags", [])) + self._flags,
+        })
+        write_record(path, record)
+        return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        if not is_autograded_test(cell):
+            return cell, resources
+        gid = _grade_id(cell)
+        source = self._sources.get(gid, cell.source)
+        passed, lines = self.judge(gid, source, cell.get("outputs", []))
+        if passed:
+            cell.outputs = [_stream_output("\n".join(lines))]
+        else:
+            cell.outputs = [_error_output("CheckFailed", "\n".join(lines))]
+        self._verdicts[gid] = {"passed": passed, "message": "\n".join(lines)}
+        return cell, resources
+
+    def judge(self, gid, source, outputs):
+        """Return ``(passed, lines)`` for one test cell from its source and outputs."""
+        expected = expected_checks(source)
+        if not expected:
+            self._flags.append(f"test cell {gid!r} has no check() call: no trusted verdict possible")
+            return False, [f"{gid}: this test cell calls no check(); the grader cannot verify it."]
+        payloads, errors = [], []
+        for out in outputs:
+            if not isinstance(out, dict):
+                continue
+            if out.get("output_type") in ("display_data", "execute_result"):
+                data = out.get("data")
+                if isinstance(data, dict) and self._mime in data:
+                    payloads.append(data[self._mime])
+            elif out.get("output_type") == "error":
+                errors.append(f"{out.get('ename', 'Error')}: {out.get('evalue', '')}".strip())
+        if len(payloads) != len(expected):
+            why = f"expected {len(expected)} check result(s), found {len(payloads)}"
+            if len(payloads) > len(expected):
+                self._flags.append(f"test cell {gid!r}: more check results than check() calls ({why})")
+            elif payloads:
+                self._flags.append(f"test cell {gid!r}: fewer check results than check() calls ({why})")
+            lines = [f"{gid}: no trusted verdict ({why})."]
+            if errors:
+                lines.append("The cell raised " + errors[0])
+            else:
+                lines.append("Did the functions above run (no NotImplementedError left)?")
+            return False, lines
+        all_passed, lines = True, []
+        for (exercise, hidden), payload in zip(expected, payloads):
+            ok, message = self._judge_one(gid, exercise, hidden, payload)
+            all_passed &= ok
+            lines.append(message)
+        return all_passed, lines
+
+    def _judge_one(self, gid, exercise, hidden, payload):
+        label = f"{exercise}{' (hidden)' if hidden else ''}"
+        if exercise is None:
+            return False, f"{gid}: a check() call does not name its exercise with a string literal"
+        if isinstance(payload, str):
+            try:
+                payload = json.loads(payload)
+            except ValueError:
+                payload = None
+        if not isinstance(payload, dict):
+            self._flags.append(f"test cell {gid!r}: malformed check result for {label}")
+            return False, f"{label}: malformed check result"
+        if payload.get("exercise") != exercise or bool(payload.get("hidden")) != hidden:
+            self._flags.append(
+                f"test cell {gid!r}: result for {payload.get('exercise')!r} (hidden={payload.get('hidden')!r})"
+                f" where {exercise!r} (hidden={hidden}) was expected"
+            )
+            return False, f"{label}: the check result belongs to another check"
+        if str(payload.get("seed")) != self._seed:
+            self._flags.append(f"test cell {gid!r}: {label} ran with seed {payload.get('seed')!r}, not the grader's")
+            return False, f"{label}: the check ran with another seed than the grader's"
+        if exercise in self._zeroed:
+            return False, f"{label}: 0 points: {self._zeroed[exercise]}"
+        try:
+            outputs = self._decode(payload.get("outputs"))
+        except (ValueError, TypeError, KeyError) as exc:
+            self._flags.append(f"test cell {gid!r}: undecodable check result for {label}")
+            return False, f"{label}: the check result could not be decoded ({exc})"
+        try:
+            verdict = self._verify(exercise, payload.get("seed"), hidden, outputs)
+        except Exception as exc:  # verify must not raise; never let it stop the batch
+            self._flags.append(f"test cell {gid!r}: internal error verifying {label}: {exc!r}")
+            return False, f"{label}: internal grader error ({type(exc).__name__}: {exc})"
+        message = verdict.message or (f"{label}: passed" if verdict.passed else f"{label}: failed")
+        return bool(verdict.passed), message
+
+
+class StripHiddenTests(NbGraderPreprocessor):
+    """Feedback step: test cells show no hidden-test source (outputs, i.e. the trusted
+    verdicts, stay)."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.get("cell_type") == "code" and (nbutils.is_grade(cell) or nbutils.is_locked(cell)):
+            cell.source = strip_hidden_tests(cell.source)
+        return cell, resources

@@ -1,0 +1,113 @@
+"""nbgrader configuration of the course pack (tutors; read by every `nbgrader` command).
+
+The course root is the folder holding this file, wherever nbgrader is started from:
+
+    solutions/<assignment>/<name>.ipynb    source (instructor) notebooks
+    notebooks/<assignment>/<name>.ipynb    student release (`python -m grader release`)
+    submitted/<student>/<assignment>/      submissions to grade
+    autograded/, feedback/, gradebook.db   written by the grading steps (git-ignored)
+
+Use `python -m grader release|autograde|feedback|export` (or the Makefile targets):
+they wrap the plain nbgrader commands with the pack's safeguards (one process per
+submission, a fresh check seed, the sandboxed kernel, trusted verdicts, flags).
+
+nbgrader 0.9 keeps its list of assignments in the gradebook, not in the config:
+`ASSIGNMENTS` below is discovered from solutions/*/ and `python -m grader release`
+registers each one (through `nbgrader generate_assignment`), after which
+`nbgrader generate_assignment 01_derivations`, `nbgrader db assignment list` etc. work.
+
+Environment knobs (read when nbgrader starts):
+    COURSE_CELL_TIMEOUT     seconds per executed cell during autograding (default 120)
+    COURSE_GRADING_KERNEL   kernel that runs submissions (default "coursepack-sandbox";
+                            `python -m grader autograde --unsafe` sets "python3")
+"""
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+# `grader` must import from this course root (or from the installed pack).
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
+
+from grader.preprocessors import (  # noqa: E402
+    DEFAULT_CELL_TIMEOUT,
+    GradingExecute,
+    RebuildFromRelease,
+    StripHiddenTests,
+    TrustedVerdicts,
+    cell_timeout_from_env,
+)
+
+ASSIGNMENTS = sorted(
+    p.name for p in (ROOT / "solutions").glob("*/") if p.is_dir() and any(p.glob("*.ipynb"))
+)
+
+c = get_config()  # noqa: F821 (injected by traitlets when it loads this file)
+
+c.CourseDirectory.root = str(ROOT)
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "notebooks"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+c.CourseDirectory.db_url = "sqlite:///" + str(ROOT / "gradebook.db")
+
+# Release: solution regions become this stub; hidden tests are removed from the release
+# and restored from the gradebook when grading (OverwriteCells / RebuildFromRelease).
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+c.GenerateAssignment.create_assignment = True
+
+# Autograde, sanitising step (reads submitted/, writes autograded/): first rebuild the
+# submission on the release's structure (duplicated/deleted/edited graded cells, changed
+# cell types, unknown graded ids), recording every deviation as a flag.
+c.Autograde.sanitize_preprocessors = [
+    RebuildFromRelease,
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]
+# Autograde, grading step: execute (sandboxed kernel, grading environment, per-cell
+# timeout, a dead or hung kernel fails only the cells it could not run), then replace
+# every test cell's outputs by the verdict recomputed here from the check payloads,
+# then let nbgrader save the grades.
+c.Autograde.autograde_preprocessors = [
+    GradingExecute,
+    TrustedVerdicts,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+c.Autograde.create_student = True
+c.RebuildFromRelease.course_root = str(ROOT)
+c.TrustedVerdicts.course_root = str(ROOT)
+
+c.GradingExecute.timeout = cell_timeout_from_env(default=DEFAULT_CELL_TIMEOUT)
+c.GradingExecute.kernel_name = os.environ.get("COURSE_GRADING_KERNEL", "coursepack-sandbox")
+c.GradingExecute.interrupt_on_timeout = True
+c.GradingExecute.startup_timeout = 120
+
+# Feedback: grades and the trusted verdicts, never the hidden tests' source.
+c.GenerateFeedback.preprocessors = [GetGrades, StripHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# `nbgrader export` writes the same CSV as `python -m grader export`.
+c.ExportApp.plugin_class = "grader.export.CourseExportPlugin"
