@@ -10,6 +10,7 @@ from helpers.training import EarlyStopping
 def test_schedules_by_hand():
     assert training.constant(0.5, 0) == 0.5 and training.constant(0.5, 1000) == 0.5
     assert training.annealing(0.9, 0, 3) == pytest.approx(0.9)
+    assert training.annealing(0.9, 1, 3) == pytest.approx(0.675)  # 0.9 / (4/3)
     assert training.annealing(0.9, 3, 3) == pytest.approx(0.45)  # half at t = T
     assert training.annealing(0.9, 6, 3) == pytest.approx(0.3)
     # the tutor's schedule (seed 000): the large step for 50 iterations, then /10 every 50
