@@ -1,0 +1,240 @@
+"""Write build/REPORT.md from build/results.json and build/timings-full.json.
+
+``python -m tools.report [--results PATH] [--timings PATH] [--out PATH] [--strict]``
+
+One table row per headline key: the measured value beside the number from the source
+documents (``reference``) and the pack's target, with a pass/miss mark; then the wall
+time of each notebook. A key the notebooks did not record is shown as "not run",
+never filled in. ``--strict`` exits 1 when a target is missed or a key is missing.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import NamedTuple, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+TOLERANCE = 0.003  # "within 0.003 of the library" for the matched comparisons
+
+
+class Target(NamedTuple):
+    """A headline key, its reference number, and what it must reach (all optional).
+
+    ``minimum``: value >= minimum. ``match``: |value - results[match]| <= TOLERANCE.
+    ``at_least``: value >= results[at_least]. ``source`` says where the reference is from.
+    """
+
+    key: str
+    reference: Optional[float] = None
+    minimum: Optional[float] = None
+    match: Optional[str] = None
+    at_least: Optional[str] = None
+    source: str = ""
+
+
+# Accuracies are fractions. References: 001 = the logistic/softmax course report,
+# 002 = the 8x8-digits softmax notebook, 003 = the from-scratch MLP assignment (its
+# results tables in sections 7.10, 8.4, 9.4, 10.1, 11.7); see ../shared/seeds/README.md.
+TARGETS = (
+    Target("logistic_2v3_test_acc", 0.98, 0.980, match="sklearn_logistic_2v3_test_acc",
+           source="001"),
+    Target("sklearn_logistic_2v3_test_acc"),
+    Target("logistic_2v8_test_acc", 0.97, 0.978, match="sklearn_logistic_2v8_test_acc",
+           source="001"),
+    Target("sklearn_logistic_2v8_test_acc"),
+    Target("reg_l2_test_acc", minimum=0.975),
+    Target("reg_l1_test_acc", minimum=0.975),
+    Target("reg_l2_best_lambda"),
+    Target("reg_l1_best_lambda"),
+    Target("reg_l2_test_acc_2v8"),
+    Target("reg_l1_test_acc_2v8"),
+    Target("reg_l2_best_lambda_2v8"),
+    Target("reg_l1_best_lambda_2v8"),
+    Target("softmax_digits_test_acc", 0.9644, 0.9644,
+           at_least="sklearn_softmax_digits_test_acc", source="002"),
+    Target("sklearn_softmax_digits_test_acc"),
+    Target("softmax_mnist_protocol_test_acc", 0.9355, 0.94,
+           match="sklearn_softmax_mnist_protocol_test_acc", source="001"),
+    Target("sklearn_softmax_mnist_protocol_test_acc"),
+    Target("softmax_mnist_full_test_acc", minimum=0.925),
+    Target("softmax_mnist_best_config"),
+    Target("mlp_sigmoid_test_acc", 0.9009, source="003 7.10"),
+    Target("mlp_tanh_test_acc", 0.9588, source="003 7.10"),
+    Target("mlp_relu_test_acc", 0.9691, source="003 7.10"),
+    Target("mlp_leaky_relu_test_acc", 0.9704, source="003 7.10"),
+    Target("mlp_sgd_test_acc", 0.9691, 0.97, source="003 8.4"),
+    Target("mlp_momentum_test_acc", 0.9785, 0.98, source="003 8.4"),
+    Target("mlp_rmsprop_test_acc", 0.7084, 0.975, source="003 8.4, a broken RMSProp"),
+    Target("mlp_adam_test_acc", 0.9261, 0.98, source="003 8.4, a broken Adam"),
+    Target("mlp_mse_sgd_test_acc", 0.9552, source="003 9.4"),
+    Target("mlp_mse_momentum_test_acc", 0.9720, source="003 9.4"),
+    Target("mlp_wd_0.5_test_acc", 0.1135, source="003 11.7"),
+    Target("mlp_wd_0.1_test_acc", 0.4161, source="003 11.7"),
+    Target("mlp_wd_0.01_test_acc", 0.9476, source="003 11.7"),
+    Target("mlp_wd_0.001_test_acc", 0.9757, source="003 11.7"),
+    Target("mlp_wd_0_test_acc", 0.9783, source="003 11.7"),
+    Target("mlp_best_test_acc", 0.9785, 0.982,
+           source="003 8.4, best from scratch: momentum"),
+    Target("sklearn_mlp_test_acc", 0.9782, source="003 10.1, library MLP: PyTorch+Adam"),
+)
+
+PASS, MISS, NOT_RUN, UNCHECKED, NO_TARGET = "pass", "**MISS**", "not run", "unchecked", "-"
+
+
+def _fmt(value, key=""):
+    """Accuracies (keys with ``_acc``) to 4 decimals, other numbers compactly."""
+    if value is None:
+        return "-"
+    if isinstance(value, (bool, str)):
+        return str(value).replace("|", "\\|")
+    if "_acc" in key:
+        return f"{value:.4f}"
+    return f"{value:g}"
+
+
+def describe(target):
+    """The target in words, e.g. ">= 0.980 and within 0.003 of sklearn_...", or "-"."""
+    parts = []
+    if target.minimum is not None:
+        parts.append(f">= {target.minimum:.4g}")
+    if target.match is not None:
+        parts.append(f"within {TOLERANCE} of `{target.match}`")
+    if target.at_least is not None:
+        parts.append(f">= `{target.at_least}`")
+    return " and ".join(parts) or NO_TARGET
+
+
+def check(target, results):
+    """(mark, note) for one target given the results dict."""
+    if target.key not in results:
+        return NOT_RUN, ""
+    has_target = any(x is not None for x in (target.minimum, target.match, target.at_least))
+    if not has_target:
+        return NO_TARGET, ""
+    value = results[target.key]
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return MISS, f"not a number: {value!r}"
+    misses, missing = [], []
+    if target.minimum is not None and value < target.minimum:
+        misses.append(f"below {target.minimum:.4g}")
+    for other, kind in ((target.match, "match"), (target.at_least, "at_least")):
+        if other is None:
+            continue
+        if other not in results:
+            missing.append(other)
+            continue
+        gap = value - results[other]
+        if kind == "match" and abs(gap) > TOLERANCE:
+            misses.append(f"{gap:+.4f} from `{other}`")
+        if kind == "at_least" and gap < 0:
+            misses.append(f"{gap:+.4f} below `{other}`")
+    if misses:
+        return MISS, "; ".join(misses + [f"`{m}` not run" for m in missing])
+    if missing:
+        return UNCHECKED, "; ".join(f"`{m}` not run" for m in missing)
+    return PASS, ""
+
+
+def _read_json(path, what):
+    """A dict from ``path``; {} with a warning when absent; SystemExit when corrupt."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        print(f"warning: {path} not found; every {what} is shown as not run",
+              file=sys.stderr)
+        return {}
+    try:
+        loaded = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"error: {path} is not valid JSON ({exc})") from None
+    if not isinstance(loaded, dict):
+        raise SystemExit(f"error: {path} should hold a JSON object")
+    return loaded
+
+
+def _fmt_seconds(seconds):
+    minutes, sec = divmod(float(seconds), 60)
+    return f"{int(minutes)} min {sec:04.1f} s" if minutes else f"{sec:.1f} s"
+
+
+def render(results, timings, results_name="build/results.json",
+           timings_name="build/timings-full.json"):
+    """The REPORT.md text. Returns (text, counts dict mark -> number)."""
+    rows, counts = [], {}
+    for target in TARGETS:
+        mark, note = check(target, results)
+        counts[mark] = counts.get(mark, 0) + 1
+        value = _fmt(results[target.key], target.key) if target.key in results else NOT_RUN
+        reference = _fmt(target.reference, target.key)
+        if target.source and target.reference is not None:
+            reference += f" ({target.source})"
+        rows.append(f"| `{target.key}` | {value} | {reference} | {describe(target)} | "
+                    f"{mark}{' - ' + note if note else ''} |")
+    lines = [
+        "# Reproduction report",
+        "",
+        f"Generated by `python -m tools.report` from `{results_name}` and "
+        f"`{timings_name}` (written by `make reproduce`, full mode). Accuracies are "
+        "fractions of the test set. *Reference*: the number in the source documents, "
+        "with its source in brackets (001 course report, 002 digits notebook, 003 MLP "
+        "assignment and its section). *Target*: what this pack must reach. Keys "
+        "the notebooks did not record are shown as \"not run\".",
+        "",
+        f"Summary: {counts.get(PASS, 0)} pass, {counts.get(MISS, 0)} miss, "
+        f"{counts.get(UNCHECKED, 0)} unchecked (comparison key not run), "
+        f"{counts.get(NOT_RUN, 0)} not run, {counts.get(NO_TARGET, 0)} without target.",
+        "",
+        "## Headline numbers",
+        "",
+        "| key | measured | reference (source) | target | status |",
+        "|---|---|---|---|---|",
+        *rows,
+    ]
+    known = {t.key for t in TARGETS}
+    extra = sorted(k for k in results if k not in known)
+    if extra:
+        lines += ["", "## Other recorded numbers", "", "| key | measured |", "|---|---|"]
+        lines += [f"| `{k}` | {_fmt(results[k], k)} |" for k in extra]
+    lines += ["", "## Notebook wall time (full mode)", ""]
+    if timings:
+        lines += ["| notebook | wall time | status |", "|---|---|---|"]
+        for name in sorted(timings):
+            entry = timings[name]
+            if isinstance(entry, dict):
+                seconds, status = entry.get("seconds"), entry.get("status", "?")
+            else:
+                seconds, status = entry, "?"
+            shown = _fmt_seconds(seconds) if isinstance(seconds, (int, float)) else "?"
+            lines.append(f"| `{name}` | {shown} | {status} |")
+        seconds = [e.get("seconds") if isinstance(e, dict) else e for e in timings.values()]
+        total = sum(s for s in seconds if isinstance(s, (int, float)))
+        lines += ["", f"Total: {_fmt_seconds(total)}."]
+    else:
+        lines.append("No timings recorded (run `make reproduce`).")
+    return "\n".join(lines) + "\n", counts
+
+
+def main(argv=None):
+    """Write the report; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m tools.report",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=ROOT / "build" / "results.json")
+    parser.add_argument("--timings", type=Path, default=ROOT / "build" / "timings-full.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "REPORT.md")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 if a target is missed or a headline key is missing")
+    args = parser.parse_args(argv)
+    results = _read_json(args.results, "headline number")
+    timings = _read_json(args.timings, "timing")
+    text, counts = render(results, timings, args.results.name, args.timings.name)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(f"Wrote {args.out}: {counts.get(PASS, 0)} pass, {counts.get(MISS, 0)} miss, "
+          f"{counts.get(UNCHECKED, 0)} unchecked, {counts.get(NOT_RUN, 0)} not run.")
+    if args.strict and (counts.get(MISS) or counts.get(NOT_RUN) or counts.get(UNCHECKED)):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
