@@ -22,29 +22,36 @@ def _as_float(z, name):
     raise TypeError(f"{name} must hold real numbers, got dtype {z.dtype}")
 
 
+def _unwrap(out):
+    """A 0-d result as a NumPy scalar (sigmoid(0) prints 0.5, not array(0.5))."""
+    return out[()] if out.ndim == 0 else out
+
+
 # ----------------------------------------------------------------- plain functions
 
 def sigmoid(z):
     """Logistic function 1 / (1 + exp(-z)), elementwise, without overflow.
 
-    z: any shape. Returns an array shaped like z (same float dtype); z is not changed.
+    z: any shape. Returns an array shaped like z (same float dtype; a NumPy scalar for a
+    scalar z); z is not changed.
     """
     z = _as_float(z, "z")
     # exp(-|z|) lies in (0, 1], so neither branch can overflow at z = +-1000:
     # z >= 0: 1 / (1 + e^-z);  z < 0: e^z / (1 + e^z), the same value rewritten.
     e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    return _unwrap(np.where(z >= 0, 1 / (1 + e), e / (1 + e)))
 
 
 def log_sigmoid(z):
     """log(sigmoid(z)) = min(z, 0) - log1p(exp(-|z|)), elementwise, finite for finite z.
 
-    z: any shape. Returns an array shaped like z; z is not changed.
+    z: any shape. Returns an array shaped like z (a NumPy scalar for a scalar z);
+    z is not changed.
     """
     z = _as_float(z, "z")
     # log(1/(1+e^-z)) = -log(1+e^-z); for z < 0 write it as z - log(1+e^z). Both are
     # min(z, 0) - log(1 + e^-|z|), where log1p keeps precision when e^-|z| is tiny.
-    return np.minimum(z, 0) - np.log1p(np.exp(-np.abs(z)))
+    return _unwrap(np.minimum(z, 0) - np.log1p(np.exp(-np.abs(z))))
 
 
 def _check_rows(Z, name):

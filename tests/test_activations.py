@@ -17,7 +17,7 @@ def _shape(rng):
 
 
 def test_values_by_hand():
-    assert act.sigmoid(0.0) == 0.5
+    assert act.sigmoid(0.0) == 0.5 and np.ndim(act.sigmoid(0)) == 0
     np.testing.assert_allclose(act.sigmoid(np.log(3.0)), 0.75, rtol=1e-15)  # 1/(1+1/3)
     np.testing.assert_allclose(act.sigmoid(-np.log(3.0)), 0.25, rtol=1e-15)
     np.testing.assert_allclose(act.log_sigmoid(0.0), -np.log(2.0), rtol=1e-15)
