@@ -305,6 +305,9 @@ def _fetch_one(root, name, urls, timeout, dead):
             reason = getattr(exc, "reason", exc)
             failures.append(f"{url}: unreachable ({reason})")
             dead.add(base)
+        except ValueError as exc:  # urllib: "unknown url type" and the like
+            failures.append(f"{url}: not a usable URL ({exc})")
+            dead.add(base)
         except (http.client.HTTPException, OSError) as exc:
             failures.append(f"{url}: download failed ({type(exc).__name__}: {exc})")
         finally:

@@ -181,6 +181,13 @@ def test_offline_fails_fast_and_lists_what_is_missing(closed_port, tmp_path, mon
     assert listing(tmp_path / "mnist") == []
 
 
+def test_malformed_mirror_is_a_dataset_error(tmp_path, monkeypatch):
+    use_mirrors(monkeypatch, "not-a-url/")
+    with pytest.raises(DatasetError, match="not a usable URL"):
+        data.fetch(tmp_path)
+    assert listing(tmp_path) == []
+
+
 def test_unroutable_mirror_times_out_quickly(tmp_path, monkeypatch):
     # 10.255.255.1 is a private address nobody should answer on: connect fails at once
     # (no route), hits the timeout, or (behind an intercepting gateway) gets an error
