@@ -90,7 +90,12 @@ def _diagnose_leaf(got, expected, variants, batch_size, path):
     if arr.shape != exp.shape:
         return _shape_message(arr.shape, exp.shape, batch_size)
     if exp.dtype.kind in "biu":
-        # integer outputs (labels) are compared exactly; only the flipped-label case is common
+        # integer outputs (labels) are compared exactly
+        if np.array_equal(arr, exp):
+            return None
+        for name, wrong in variants.items():
+            if np.shape(wrong) == exp.shape and np.array_equal(arr, np.asarray(wrong)):
+                return name
         if exp.size and np.array_equal(arr, 1 - exp):
             return "every label is flipped (the comparison is the wrong way round?)"
         return None
@@ -98,7 +103,7 @@ def _diagnose_leaf(got, expected, variants, batch_size, path):
     exp = exp.astype(np.float64)
     if not np.all(np.isfinite(arr)):
         bad = "NaN" if np.isnan(arr).any() else "inf"
-        return (f"contains {bad}: an overflow in exp or a log of 0? "
+        return (f"contains {bad}: an overflow in exp, a log of 0 or a division by 0? "
                 "(shift by the maximum / use a numerically stable form)")
     if _close(arr, exp):
         return None

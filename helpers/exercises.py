@@ -369,7 +369,8 @@ def _ng_pre_check(case, out):
             and after.dtype.kind == "f":
         change = np.abs(after - case["x"])
         if np.any(change > 1e-13 * np.maximum(np.abs(case["x"]), 1.0)):
-            index = np.unravel_index(int(np.argmax(change)), change.shape)
+            index = tuple(int(i) for i in np.unravel_index(int(np.argmax(change)),
+                                                            change.shape))
             return (f"x was not restored: after the call x{list(index)} differs from its "
                     f"original value by {change[index]:.3g}. Save x[i] before perturbing "
                     "it and put the saved value back (x[i] = old).")
@@ -1621,6 +1622,8 @@ def _excerpts(got, expected):
 
 
 def _short(a):
+    if a.ndim == 0:
+        return f"{float(a):.6g}"
     flat = np.ravel(a)
     text = np.array2string(flat[:6], precision=5, separator=", ", max_line_width=10_000)
     if flat.size > 6:

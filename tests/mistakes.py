@@ -1,0 +1,1271 @@
+"""Correct and wrong student solutions for every autograded exercise (test material).
+
+``CORRECT[exercise]``: a tuple of independent correct implementations, in the order of the
+exercise's functions (``helpers.exercises.EXERCISES[exercise].functions``), written here
+from the equations and NOT calling ``helpers``. Each is named exactly like the student's
+function, so its source can be pasted into a solution cell as it is.
+
+``MISTAKES[exercise]``: plausible wrong implementations, one function per mistake, each
+with the exact student signature and a docstring naming the mistake. Their Python names
+are descriptive (many mistakes per exercise cannot share one name); use
+:func:`student_source` for source whose ``def`` line carries the student's function name,
+and :func:`as_student_functions` for the full tuple to pass to ``check`` (the mistake in
+place of the function it replaces, the correct partner for the others). Attributes set by
+:func:`mistake`: ``exercise``, ``replaces`` (student function name), ``diagnosis`` (a
+piece of text ``check``'s failure message must contain, or None when no specific
+diagnosis applies), ``hard_coded`` (True for answers captured from one run: they pass
+the default visible seed and fail any other).
+
+Self-contained: every function imports numpy itself (``import numpy as np`` as its first
+statement) and calls no other function of this module, so its source runs wherever it is
+pasted. The notebook round-trip tests import this module (tests/ is on sys.path under
+pytest).
+"""
+import inspect
+import re
+
+from helpers.exercises import EXERCISES
+
+MISTAKES = {}
+
+
+def mistake(exercise, diagnosis=None, replaces=None, hard_coded=False):
+    """Register the decorated function as a wrong solution of ``exercise``."""
+    functions = EXERCISES[exercise].functions
+    if replaces is None:
+        if len(functions) != 1:
+            raise ValueError(f"{exercise} has several functions {functions}; say which one "
+                             "the mistake replaces")
+        replaces = functions[0]
+    if replaces not in functions:
+        raise ValueError(f"{replaces!r} is not a function of {exercise} {functions}")
+
+    def register(func):
+        func.exercise = exercise
+        func.replaces = replaces
+        func.diagnosis = diagnosis
+        func.hard_coded = hard_coded
+        MISTAKES.setdefault(exercise, []).append(func)
+        return func
+    return register
+
+
+def student_source(func):
+    """Source of ``func`` ready to paste into a solution cell: decorators removed and the
+    ``def`` renamed to the student's function name (``func.replaces`` for a mistake)."""
+    source = inspect.getsource(func)
+    lines = source.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("def "))
+    source = "".join(lines[start:])
+    name = getattr(func, "replaces", func.__name__)
+    return re.sub(r"^def\s+\w+\(", f"def {name}(", source, count=1)
+
+
+def as_student_functions(func):
+    """The tuple of functions to pass to ``check`` for the mistake ``func``."""
+    exercise = EXERCISES[func.exercise]
+    correct = CORRECT[func.exercise]
+    return tuple(func if name == func.replaces else good
+                 for name, good in zip(exercise.functions, correct))
+
+
+# ============================================================================ correct
+
+def sigmoid(z):
+    """Logistic function, stable at +-1000."""
+    import numpy as np
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def sigmoid_grad(z):
+    """ds/dz = s (1 - s), written with exp(-|z|) so that nothing overflows."""
+    import numpy as np
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(-np.abs(z))
+    return e / (1.0 + e) ** 2  # symmetric in z: sigmoid'(z) = sigmoid'(-z)
+
+
+def numerical_gradient(f, x, h=1e-5):
+    """Centred differences, every coordinate; x restored exactly."""
+    import numpy as np
+    grad = np.zeros_like(x, dtype=np.float64)
+    it = np.nditer(x, flags=["multi_index"])
+    for _ in it:
+        i = it.multi_index
+        old = x[i]
+        x[i] = old + h
+        plus = f(x)
+        x[i] = old - h
+        minus = f(x)
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+def logistic_loss_grad(w, X, t):
+    """Mean BCE via logaddexp and its gradient X^T (s - t) / N."""
+    import numpy as np
+    z = X @ w
+    loss = np.mean(np.logaddexp(0.0, z) - t * z)
+    s = 0.5 * (1.0 + np.tanh(0.5 * z))  # sigmoid without overflow
+    return float(loss), X.T @ (s - t) / X.shape[0]
+
+
+def softmax(Z):
+    """Row-wise, shifted by each row's maximum; Z untouched."""
+    import numpy as np
+    E = np.exp(Z - np.max(Z, axis=-1, keepdims=True))
+    return E / np.sum(E, axis=-1, keepdims=True)
+
+
+def softmax_jacobian(z):
+    """J = diag(p) - p p^T."""
+    import numpy as np
+    e = np.exp(z - np.max(z))
+    p = e / e.sum()
+    return np.diag(p) - np.outer(p, p)
+
+
+def softmax_loss_grad(W, X, y):
+    """Mean cross-entropy of softmax(X W) and dW = X^T (P - Y) / N."""
+    import numpy as np
+    N = X.shape[0]
+    Z = X @ W
+    Z = Z - Z.max(axis=1, keepdims=True)
+    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    loss = -np.mean(logP[np.arange(N), y])
+    G = np.exp(logP)
+    G[np.arange(N), y] -= 1
+    return float(loss), X.T @ G / N
+
+
+def l2_penalty(w, lam):
+    """lam/2 * sum(w**2), lam * w."""
+    import numpy as np
+    return 0.5 * lam * float(np.sum(w * w)), lam * w
+
+
+def l1_penalty(w, lam):
+    """lam * sum|w|, lam * sign(w) (0 at 0)."""
+    import numpy as np
+    return lam * float(np.sum(np.abs(w))), lam * np.sign(w)
+
+
+def two_layer_loss_grad(params, X, y):
+    """Sigmoid hidden layer, softmax output, mean cross-entropy, backprop by hand."""
+    import numpy as np
+    N = X.shape[0]
+    a = X @ params["W1"] + params["b1"]
+    h = 0.5 * (1.0 + np.tanh(0.5 * a))
+    Z = h @ params["W2"] + params["b2"]
+    Z = Z - Z.max(axis=1, keepdims=True)
+    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    loss = -np.mean(logP[np.arange(N), y])
+    dZ = np.exp(logP)
+    dZ[np.arange(N), y] -= 1
+    dZ /= N
+    dh = dZ @ params["W2"].T
+    da = dh * h * (1 - h)
+    grads = {"W1": X.T @ da, "b1": da.sum(axis=0), "W2": h.T @ dZ, "b2": dZ.sum(axis=0)}
+    return float(loss), grads
+
+
+def lr_annealing(eta0, t, T):
+    """eta0 / (1 + t/T)."""
+    return eta0 / (1.0 + t / T)
+
+
+def lr_step_decay(eta0, t, k):
+    """eta0 * 0.1**(t // k)."""
+    return eta0 * 0.1 ** (t // k)
+
+
+def logistic_predict(w, X):
+    """1 where sigmoid(X w) >= 0.5, i.e. where X w >= 0."""
+    import numpy as np
+    return (X @ w >= 0).astype(np.int64)
+
+
+def regularized_logistic_loss_grad(w, X, t, lam, penalty):
+    """Mean BCE plus an L1 or L2 penalty on w[1:] (the bias w[0] is not penalised)."""
+    import numpy as np
+    N = X.shape[0]
+    z = X @ w
+    loss = np.mean(np.logaddexp(0.0, z) - t * z)
+    s = 0.5 * (1.0 + np.tanh(0.5 * z))
+    dw = X.T @ (s - t) / N
+    v = w[1:]
+    if penalty == "l2":
+        loss += 0.5 * lam * np.sum(v * v)
+        dw[1:] += lam * v
+    elif penalty == "l1":
+        loss += lam * np.sum(np.abs(v))
+        dw[1:] += lam * np.sign(v)
+    else:
+        raise ValueError(f"penalty must be 'l1' or 'l2', got {penalty!r}")
+    return float(loss), dw
+
+
+def softmax_cross_entropy(logits, y):
+    """Mean CE through log-sum-exp; dlogits = (P - Y) / N."""
+    import numpy as np
+    N = logits.shape[0]
+    Z = logits - logits.max(axis=1, keepdims=True)
+    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    loss = -np.mean(logP[np.arange(N), y])
+    d = np.exp(logP)
+    d[np.arange(N), y] -= 1
+    return float(loss), d / N
+
+
+def softmax_regression_loss_grad(params, X, y, lam=0.0):
+    """Mean CE of softmax(X W + b) plus lam/2 ||W||^2; grads for W and b."""
+    import numpy as np
+    N = X.shape[0]
+    W, b = params["W"], params["b"]
+    Z = X @ W + b
+    Z = Z - Z.max(axis=1, keepdims=True)
+    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    loss = -np.mean(logP[np.arange(N), y]) + 0.5 * lam * np.sum(W * W)
+    G = np.exp(logP)
+    G[np.arange(N), y] -= 1
+    G /= N
+    return float(loss), {"W": X.T @ G + lam * W, "b": G.sum(axis=0)}
+
+
+def dense_forward(x, W, b):
+    """out = x W + b; cache (x, W)."""
+    return x @ W + b, (x, W)
+
+
+def dense_backward(dout, cache):
+    """dx = dout W^T, dW = x^T dout, db = column sums of dout."""
+    x, W = cache
+    return dout @ W.T, x.T @ dout, dout.sum(axis=0)
+
+
+def sigmoid_forward(x):
+    """out = sigmoid(x); the cache is the output."""
+    import numpy as np
+    out = 0.5 * (1.0 + np.tanh(0.5 * x))
+    return out, out
+
+
+def sigmoid_backward(dout, cache):
+    """dx = dout s (1 - s)."""
+    return dout * cache * (1 - cache)
+
+
+def tanh_forward(x):
+    """out = tanh(x); the cache is the output."""
+    import numpy as np
+    out = np.tanh(x)
+    return out, out
+
+
+def tanh_backward(dout, cache):
+    """dx = dout (1 - tanh^2)."""
+    return dout * (1 - cache**2)
+
+
+def relu_forward(x):
+    """out = max(x, 0); the cache is x."""
+    import numpy as np
+    return np.maximum(x, 0), x
+
+
+def relu_backward(dout, cache):
+    """dx = dout where x > 0."""
+    return dout * (cache > 0)
+
+
+def leaky_relu_forward(x):
+    """out = x for x > 0, 0.01 x otherwise."""
+    import numpy as np
+    return np.where(x > 0, x, 0.01 * x), x
+
+
+def leaky_relu_backward(dout, cache):
+    """dx = dout for x > 0, 0.01 dout otherwise."""
+    import numpy as np
+    return np.where(cache > 0, dout, 0.01 * dout)
+
+
+def identity_forward(x):
+    """out = x."""
+    return x.copy(), None
+
+
+def identity_backward(dout, cache):
+    """dx = dout."""
+    return dout.copy()
+
+
+def mse_softmax(logits, y):
+    """sum((P - Y)**2) / (2N) and its gradient through the full softmax Jacobian."""
+    import numpy as np
+    N, K = logits.shape
+    E = np.exp(logits - logits.max(axis=1, keepdims=True))
+    P = E / E.sum(axis=1, keepdims=True)
+    Y = np.zeros((N, K))
+    Y[np.arange(N), y] = 1
+    R = P - Y
+    dP = R / N
+    # J = diag(p) - p p^T per row: (J dP)_k = p_k (dP_k - sum_j p_j dP_j)
+    dZ = P * dP - P * np.sum(P * dP, axis=1, keepdims=True)
+    return float(np.sum(R**2) / (2 * N)), dZ
+
+
+def xavier_init(fan_in, fan_out, rng):
+    """Glorot uniform U(-a, a), a = sqrt(6 / (fan_in + fan_out))."""
+    import numpy as np
+    a = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-a, a, size=(fan_in, fan_out))
+
+
+def add_weight_decay(grads, params, wd):
+    """New dict: wd * W added to every key starting with 'W'."""
+    return {k: (g + wd * params[k] if k.startswith("W") else g) for k, g in grads.items()}
+
+
+def sgd(w, dw, config):
+    """w - lr dw."""
+    config.setdefault("learning_rate", 1e-2)
+    return w - config["learning_rate"] * dw, config
+
+
+def momentum(w, dw, config):
+    """v = mu v - lr dw; w + v."""
+    import numpy as np
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("momentum", 0.9)
+    v = config.get("velocity", np.zeros_like(w))
+    v = config["momentum"] * v - config["learning_rate"] * dw
+    config["velocity"] = v
+    return w + v, config
+
+
+def rmsprop(w, dw, config):
+    """cache = d cache + (1 - d) dw^2; w - lr dw / (sqrt(cache) + eps)."""
+    import numpy as np
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("decay_rate", 0.99)
+    config.setdefault("epsilon", 1e-8)
+    d = config["decay_rate"]
+    cache = d * config.get("cache", np.zeros_like(w)) + (1 - d) * dw**2
+    config["cache"] = cache
+    return w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"]), config
+
+
+def adam(w, dw, config):
+    """Adam with bias correction."""
+    import numpy as np
+    config.setdefault("learning_rate", 1e-3)
+    config.setdefault("beta1", 0.9)
+    config.setdefault("beta2", 0.999)
+    config.setdefault("epsilon", 1e-8)
+    b1, b2 = config["beta1"], config["beta2"]
+    config["t"] = config.get("t", 0) + 1
+    t = config["t"]
+    config["m"] = b1 * config.get("m", np.zeros_like(w)) + (1 - b1) * dw
+    config["v"] = b2 * config.get("v", np.zeros_like(w)) + (1 - b2) * dw**2
+    m_hat = config["m"] / (1 - b1**t)
+    v_hat = config["v"] / (1 - b2**t)
+    return w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"]), config
+
+
+CORRECT = {
+    "sigmoid": (sigmoid,),
+    "sigmoid_grad": (sigmoid_grad,),
+    "numerical_gradient": (numerical_gradient,),
+    "logistic_loss_grad": (logistic_loss_grad,),
+    "softmax": (softmax,),
+    "softmax_jacobian": (softmax_jacobian,),
+    "softmax_loss_grad": (softmax_loss_grad,),
+    "l2_penalty": (l2_penalty,),
+    "l1_penalty": (l1_penalty,),
+    "two_layer_loss_grad": (two_layer_loss_grad,),
+    "lr_annealing": (lr_annealing,),
+    "lr_step_decay": (lr_step_decay,),
+    "logistic_predict": (logistic_predict,),
+    "regularized_logistic_loss_grad": (regularized_logistic_loss_grad,),
+    "softmax_cross_entropy": (softmax_cross_entropy,),
+    "softmax_regression_loss_grad": (softmax_regression_loss_grad,),
+    "dense": (dense_forward, dense_backward),
+    "sigmoid_layer": (sigmoid_forward, sigmoid_backward),
+    "tanh": (tanh_forward, tanh_backward),
+    "relu": (relu_forward, relu_backward),
+    "leaky_relu": (leaky_relu_forward, leaky_relu_backward),
+    "identity": (identity_forward, identity_backward),
+    "mse_softmax": (mse_softmax,),
+    "xavier_init": (xavier_init,),
+    "weight_decay": (add_weight_decay,),
+    "sgd": (sgd,),
+    "momentum": (momentum,),
+    "rmsprop": (rmsprop,),
+    "adam": (adam,),
+}
+
+
+# =========================================================================== mistakes
+# ---- sigmoid
+
+@mistake("sigmoid", diagnosis="NaN")
+def sigmoid_exp_ratio(z):
+    """Mistake: exp(z) / (1 + exp(z)) overflows to inf/inf = NaN at z = 1000."""
+    import numpy as np
+    return np.exp(z) / (1 + np.exp(z))
+
+
+@mistake("sigmoid", diagnosis="sign of z")
+def sigmoid_sign_flipped(z):
+    """Mistake: 1 / (1 + exp(z)), the sign inside exp flipped (that is sigmoid(-z))."""
+    import numpy as np
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, e / (1 + e), 1 / (1 + e))
+
+
+# ---- sigmoid_grad
+
+@mistake("sigmoid_grad", diagnosis="evaluated at z")
+def sigmoid_grad_at_z(z):
+    """Mistake: z (1 - z), the formula s (1 - s) applied to z instead of to sigmoid(z)."""
+    return z * (1 - z)
+
+
+@mistake("sigmoid_grad", diagnosis="opposite sign")
+def sigmoid_grad_sign(z):
+    """Mistake: a sign error, -s (1 - s)."""
+    import numpy as np
+    s = 0.5 * (1 + np.tanh(0.5 * np.asarray(z, dtype=float)))
+    return -s * (1 - s)
+
+
+# ---- numerical_gradient
+
+@mistake("numerical_gradient", diagnosis="forward difference")
+def numerical_gradient_forward(f, x, h=1e-5):
+    """Mistake: the forward difference (f(x+h) - f(x)) / h, first-order accurate only."""
+    import numpy as np
+    grad = np.zeros_like(x, dtype=np.float64)
+    fx = f(x)
+    for i in np.ndindex(*x.shape):
+        old = x[i]
+        x[i] = old + h
+        grad[i] = (f(x) - fx) / h
+        x[i] = old
+    return grad
+
+
+@mistake("numerical_gradient", diagnosis="not restored")
+def numerical_gradient_not_restoring(f, x, h=1e-5):
+    """Mistake: x[i] is moved to x+h, then to x-h, and never put back."""
+    import numpy as np
+    grad = np.zeros_like(x, dtype=np.float64)
+    for i in np.ndindex(*x.shape):
+        x[i] += h
+        plus = f(x)
+        x[i] -= 2 * h
+        minus = f(x)
+        grad[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+@mistake("numerical_gradient", diagnosis="off by a factor 2")
+def numerical_gradient_missing_half(f, x, h=1e-5):
+    """Mistake: (f(x+h) - f(x-h)) / h, the 2 in the denominator missing."""
+    import numpy as np
+    grad = np.zeros_like(x, dtype=np.float64)
+    for i in np.ndindex(*x.shape):
+        old = x[i]
+        x[i] = old + h
+        plus = f(x)
+        x[i] = old - h
+        minus = f(x)
+        x[i] = old
+        grad[i] = (plus - minus) / h
+    return grad
+
+
+# ---- logistic_loss_grad
+
+@mistake("logistic_loss_grad", diagnosis="missing 1/N")
+def logistic_loss_grad_no_mean(w, X, t):
+    """Mistake: the loss is a mean but the gradient a sum (missing 1/N)."""
+    import numpy as np
+    z = X @ w
+    loss = np.mean(np.logaddexp(0.0, z) - t * z)
+    s = 0.5 * (1.0 + np.tanh(0.5 * z))
+    return float(loss), X.T @ (s - t)
+
+
+@mistake("logistic_loss_grad", diagnosis="opposite sign")
+def logistic_loss_grad_sign(w, X, t):
+    """Mistake: a sign error, X^T (t - s) / N."""
+    import numpy as np
+    z = X @ w
+    loss = np.mean(np.logaddexp(0.0, z) - t * z)
+    s = 0.5 * (1.0 + np.tanh(0.5 * z))
+    return float(loss), X.T @ (t - s) / X.shape[0]
+
+
+@mistake("logistic_loss_grad", diagnosis="mixed up")
+def logistic_loss_grad_mixed_up(w, X, t):
+    """Mistake (seed 004): dC/dw_i = x_i C (1 - C), loss and prediction mixed up."""
+    import numpy as np
+    z = X @ w
+    loss = np.mean(np.logaddexp(0.0, z) - t * z)
+    s = 0.5 * (1.0 + np.tanh(0.5 * z))
+    return float(loss), X.T @ (s * (1 - s)) / X.shape[0]
+
+
+@mistake("logistic_loss_grad", diagnosis="expected shape")
+def logistic_loss_grad_column(w, X, t):
+    """Mistake: t treated as a column (N, 1), so (s - t) broadcasts to (N, N)."""
+    import numpy as np
+    z = X @ w
+    loss = np.mean(np.logaddexp(0.0, z) - t * z)
+    s = 0.5 * (1.0 + np.tanh(0.5 * z))
+    return float(loss), X.T @ (s - t.reshape(-1, 1)) / X.shape[0]
+
+
+# ---- softmax
+
+@mistake("softmax", diagnosis="changed its argument Z in place")
+def softmax_global_max_in_place(Z):
+    """Mistake (seed 002): subtracts the global maximum, in place, changing the caller's Z."""
+    import numpy as np
+    Z -= np.max(Z)
+    E = np.exp(Z)
+    return E / np.sum(E, axis=-1, keepdims=True)
+
+
+@mistake("softmax", diagnosis="NaN")
+def softmax_global_max(Z):
+    """Mistake: the global maximum instead of each row's: rows far below it give 0/0."""
+    import numpy as np
+    E = np.exp(Z - np.max(Z))
+    return E / np.sum(E, axis=-1, keepdims=True)
+
+
+@mistake("softmax", diagnosis="NaN")
+def softmax_unshifted(Z):
+    """Mistake: no shift at all, exp(1000) overflows."""
+    import numpy as np
+    E = np.exp(Z)
+    return E / np.sum(E, axis=-1, keepdims=True)
+
+
+@mistake("softmax", diagnosis="columns")
+def softmax_axis0(Z):
+    """Mistake: normalised over axis 0 (the examples) instead of over the classes."""
+    import numpy as np
+    E = np.exp(Z - np.max(Z))
+    return E / np.sum(E, axis=0, keepdims=True)
+
+
+# ---- softmax_jacobian
+
+@mistake("softmax_jacobian", diagnosis="only the diagonal")
+def softmax_jacobian_diagonal(z):
+    """Mistake: only the diagonal p_i (1 - p_i); the -p_i p_j terms are missing."""
+    import numpy as np
+    e = np.exp(z - np.max(z))
+    p = e / e.sum()
+    return np.diag(p * (1 - p))
+
+
+@mistake("softmax_jacobian", diagnosis="sign of the p p^T")
+def softmax_jacobian_plus(z):
+    """Mistake: diag(p) + p p^T, the sign of the outer product flipped."""
+    import numpy as np
+    e = np.exp(z - np.max(z))
+    p = e / e.sum()
+    return np.diag(p) + np.outer(p, p)
+
+
+# ---- softmax_loss_grad
+
+@mistake("softmax_loss_grad", diagnosis="missing 1/N")
+def softmax_loss_grad_no_mean(W, X, y):
+    """Mistake: the gradient of the summed loss (missing 1/N)."""
+    import numpy as np
+    N = X.shape[0]
+    Z = X @ W
+    Z = Z - Z.max(axis=1, keepdims=True)
+    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    G = np.exp(logP)
+    G[np.arange(N), y] -= 1
+    return float(-np.mean(logP[np.arange(N), y])), X.T @ G
+
+
+@mistake("softmax_loss_grad", diagnosis="only the diagonal")
+def softmax_loss_grad_diagonal(W, X, y):
+    """Mistake: dL/dp = -y/p pushed through only the diagonal p(1-p) of the Jacobian."""
+    import numpy as np
+    N, K = X.shape[0], W.shape[1]
+    Z = X @ W
+    Z = Z - Z.max(axis=1, keepdims=True)
+    P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+    Y = np.eye(K)[y]
+    loss = -np.mean(np.log(P[np.arange(N), y]))
+    dP = -Y / P / N
+    return float(loss), X.T @ (dP * P * (1 - P))
+
+
+@mistake("softmax_loss_grad", diagnosis="transposed")
+def softmax_loss_grad_transposed(W, X, y):
+    """Mistake: dW = (P - Y)^T X, shape (K, D) instead of (D, K)."""
+    import numpy as np
+    N = X.shape[0]
+    Z = X @ W
+    Z = Z - Z.max(axis=1, keepdims=True)
+    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    G = np.exp(logP)
+    G[np.arange(N), y] -= 1
+    return float(-np.mean(logP[np.arange(N), y])), G.T @ X / N
+
+
+@mistake("softmax_loss_grad", diagnosis="opposite sign")
+def softmax_loss_grad_sign(W, X, y):
+    """Mistake (seed 002): the sign of dL/dp lost, dW = X^T (Y - P) / N."""
+    import numpy as np
+    N = X.shape[0]
+    Z = X @ W
+    Z = Z - Z.max(axis=1, keepdims=True)
+    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    G = np.exp(logP)
+    G[np.arange(N), y] -= 1
+    return float(-np.mean(logP[np.arange(N), y])), -X.T @ G / N
+
+
+# ---- penalties
+
+@mistake("l2_penalty", diagnosis="factor 2 in the L2 term")
+def l2_penalty_factor_two(w, lam):
+    """Mistake: lam * sum(w**2) with gradient 2 lam w (the report's convention)."""
+    import numpy as np
+    return lam * float(np.sum(w * w)), 2 * lam * w
+
+
+@mistake("l2_penalty", diagnosis="opposite sign")
+def l2_penalty_sign(w, lam):
+    """Mistake: the gradient -lam * w (a sign error)."""
+    import numpy as np
+    return 0.5 * lam * float(np.sum(w * w)), -lam * w
+
+
+@mistake("l1_penalty", diagnosis="L2 gradient")
+def l1_penalty_l2_gradient(w, lam):
+    """Mistake: the gradient lam * w (the L2 one) instead of lam * sign(w)."""
+    import numpy as np
+    return lam * float(np.sum(np.abs(w))), lam * w
+
+
+@mistake("l1_penalty")
+def l1_penalty_subgradient_one(w, lam):
+    """Mistake: sign(0) taken as +1 (w >= 0), a subgradient the contract does not use."""
+    import numpy as np
+    return lam * float(np.sum(np.abs(w))), lam * np.where(w >= 0, 1.0, -1.0)
+
+
+# ---- two_layer_loss_grad
+
+@mistake("two_layer_loss_grad", diagnosis="missing bias gradient")
+def two_layer_no_bias_grads(params, X, y):
+    """Mistake: bias gradients left at zero."""
+    import numpy as np
+    N = X.shape[0]
+    h = 0.5 * (1.0 + np.tanh(0.5 * (X @ params["W1"] + params["b1"])))
+    Z = h @ params["W2"] + params["b2"]
+    Z = Z - Z.max(axis=1, keepdims=True)
+    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    dZ = np.exp(logP)
+    dZ[np.arange(N), y] -= 1
+    dZ /= N
+    da = dZ @ params["W2"].T * h * (1 - h)
+    return float(-np.mean(logP[np.arange(N), y])), {
+        "W1": X.T @ da, "b1": np.zeros_like(params["b1"]),
+        "W2": h.T @ dZ, "b2": np.zeros_like(params["b2"])}
+
+
+@mistake("two_layer_loss_grad", diagnosis="sigmoid derivative")
+def two_layer_no_sigmoid_derivative(params, X, y):
+    """Mistake: backprop through the hidden layer without the factor h (1 - h)."""
+    import numpy as np
+    N = X.shape[0]
+    h = 0.5 * (1.0 + np.tanh(0.5 * (X @ params["W1"] + params["b1"])))
+    Z = h @ params["W2"] + params["b2"]
+    Z = Z - Z.max(axis=1, keepdims=True)
+    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    dZ = np.exp(logP)
+    dZ[np.arange(N), y] -= 1
+    dZ /= N
+    da = dZ @ params["W2"].T
+    return float(-np.mean(logP[np.arange(N), y])), {
+        "W1": X.T @ da, "b1": da.sum(axis=0), "W2": h.T @ dZ, "b2": dZ.sum(axis=0)}
+
+
+@mistake("two_layer_loss_grad", diagnosis="missing 1/N")
+def two_layer_no_mean(params, X, y):
+    """Mistake: gradients of the summed loss (missing 1/N) while the loss is a mean."""
+    import numpy as np
+    N = X.shape[0]
+    h = 0.5 * (1.0 + np.tanh(0.5 * (X @ params["W1"] + params["b1"])))
+    Z = h @ params["W2"] + params["b2"]
+    Z = Z - Z.max(axis=1, keepdims=True)
+    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    dZ = np.exp(logP)
+    dZ[np.arange(N), y] -= 1
+    da = dZ @ params["W2"].T * h * (1 - h)
+    return float(-np.mean(logP[np.arange(N), y])), {
+        "W1": X.T @ da, "b1": da.sum(axis=0), "W2": h.T @ dZ, "b2": dZ.sum(axis=0)}
+
+
+@mistake("two_layer_loss_grad", diagnosis="sum over the batch")
+def two_layer_bias_not_summed(params, X, y):
+    """Mistake: db2 = dZ (one row per example) instead of its sum over the batch."""
+    import numpy as np
+    N = X.shape[0]
+    h = 0.5 * (1.0 + np.tanh(0.5 * (X @ params["W1"] + params["b1"])))
+    Z = h @ params["W2"] + params["b2"]
+    Z = Z - Z.max(axis=1, keepdims=True)
+    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    dZ = np.exp(logP)
+    dZ[np.arange(N), y] -= 1
+    dZ /= N
+    da = dZ @ params["W2"].T * h * (1 - h)
+    return float(-np.mean(logP[np.arange(N), y])), {
+        "W1": X.T @ da, "b1": da.sum(axis=0), "W2": h.T @ dZ, "b2": dZ}
+
+
+# ---- schedules
+
+@mistake("lr_annealing", diagnosis="t*T")
+def lr_annealing_times(eta0, t, T):
+    """Mistake: eta0 / (1 + t*T)."""
+    return eta0 / (1 + t * T)
+
+
+@mistake("lr_annealing", hard_coded=True)
+def lr_annealing_hard_coded(eta0, t, T):
+    """Mistake: answers captured from one run of the visible check (default seed)."""
+    answers = {(0.5369563681401333, 0, 10.0): 0.5369563681401333,
+               (0.6913951005233163, 4, 1.0): 0.13827902010466325,
+               (0.30693520297056803, 15, 5): 0.07673380074264201,
+               (0.02558823138410541, 103, 9): 0.002056197164794185}
+    return answers[(eta0, t, T)]
+
+
+@mistake("lr_step_decay", diagnosis="true division")
+def lr_step_decay_true_division(eta0, t, k):
+    """Mistake: 0.1**(t / k), a smooth decay instead of whole steps."""
+    return eta0 * 0.1 ** (t / k)
+
+
+@mistake("lr_step_decay", diagnosis="one step early")
+def lr_step_decay_early(eta0, t, k):
+    """Mistake: (t + 1) // k, the first drop one step early."""
+    return eta0 * 0.1 ** ((t + 1) // k)
+
+
+# ---- logistic_predict
+
+@mistake("logistic_predict", diagnosis="> 0.5 instead of >= 0.5")
+def logistic_predict_strict(w, X):
+    """Mistake: sigmoid(z) > 0.5, so a logit of exactly 0 gets label 0."""
+    import numpy as np
+    return (X @ w > 0).astype(np.int64)
+
+
+@mistake("logistic_predict", diagnosis="integer labels")
+def logistic_predict_float(w, X):
+    """Mistake: returns the probabilities rounded, as floats."""
+    import numpy as np
+    return np.where(X @ w >= 0, 1.0, 0.0)
+
+
+@mistake("logistic_predict", diagnosis="flipped")
+def logistic_predict_flipped(w, X):
+    """Mistake: the comparison the wrong way round."""
+    import numpy as np
+    return (X @ w < 0).astype(np.int64)
+
+
+# ---- regularized_logistic_loss_grad
+
+@mistake("regularized_logistic_loss_grad", diagnosis="missing regularisation term")
+def regularized_logistic_no_penalty_gradient(w, X, t, lam, penalty):
+    """Mistake: the penalty is added to the loss but its gradient is dropped."""
+    import numpy as np
+    z = X @ w
+    loss = np.mean(np.logaddexp(0.0, z) - t * z)
+    s = 0.5 * (1.0 + np.tanh(0.5 * z))
+    v = w[1:]
+    loss += 0.5 * lam * np.sum(v * v) if penalty == "l2" else lam * np.sum(np.abs(v))
+    return float(loss), X.T @ (s - t) / X.shape[0]
+
+
+@mistake("regularized_logistic_loss_grad", diagnosis="bias w[0] penalised")
+def regularized_logistic_penalises_bias(w, X, t, lam, penalty):
+    """Mistake: the penalty covers the bias w[0] too."""
+    import numpy as np
+    z = X @ w
+    loss = np.mean(np.logaddexp(0.0, z) - t * z)
+    s = 0.5 * (1.0 + np.tanh(0.5 * z))
+    dw = X.T @ (s - t) / X.shape[0]
+    if penalty == "l2":
+        return float(loss + 0.5 * lam * np.sum(w * w)), dw + lam * w
+    return float(loss + lam * np.sum(np.abs(w))), dw + lam * np.sign(w)
+
+
+@mistake("regularized_logistic_loss_grad", diagnosis="factor 2 in the L2 term")
+def regularized_logistic_factor_two(w, X, t, lam, penalty):
+    """Mistake: the L2 term as lam * ||w||^2 with gradient 2 lam w."""
+    import numpy as np
+    z = X @ w
+    loss = np.mean(np.logaddexp(0.0, z) - t * z)
+    s = 0.5 * (1.0 + np.tanh(0.5 * z))
+    dw = X.T @ (s - t) / X.shape[0]
+    v = w[1:]
+    if penalty == "l2":
+        loss += lam * np.sum(v * v)
+        dw[1:] += 2 * lam * v
+    else:
+        loss += lam * np.sum(np.abs(v))
+        dw[1:] += lam * np.sign(v)
+    return float(loss), dw
+
+
+@mistake("regularized_logistic_loss_grad", diagnosis="divided by N")
+def regularized_logistic_penalty_over_n(w, X, t, lam, penalty):
+    """Mistake: the penalty averaged over the examples too (divided by N)."""
+    import numpy as np
+    N = X.shape[0]
+    z = X @ w
+    loss = np.mean(np.logaddexp(0.0, z) - t * z)
+    s = 0.5 * (1.0 + np.tanh(0.5 * z))
+    dw = X.T @ (s - t) / N
+    v = w[1:]
+    if penalty == "l2":
+        loss += 0.5 * lam * np.sum(v * v) / N
+        dw[1:] += lam * v / N
+    else:
+        loss += lam * np.sum(np.abs(v)) / N
+        dw[1:] += lam * np.sign(v) / N
+    return float(loss), dw
+
+
+# ---- softmax_cross_entropy
+
+@mistake("softmax_cross_entropy", diagnosis="NaN/inf")
+def softmax_cross_entropy_log_of_softmax(logits, y):
+    """Mistake: log(softmax) instead of log-sum-exp: log(0) = -inf at logits of +-1000."""
+    import numpy as np
+    N = logits.shape[0]
+    E = np.exp(logits - logits.max(axis=1, keepdims=True))
+    P = E / E.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(P[np.arange(N), y]))
+    d = P.copy()
+    d[np.arange(N), y] -= 1
+    return float(loss), d / N
+
+
+@mistake("softmax_cross_entropy", diagnosis="missing 1/N")
+def softmax_cross_entropy_no_mean(logits, y):
+    """Mistake: the gradient of the summed loss (missing 1/N)."""
+    import numpy as np
+    N = logits.shape[0]
+    Z = logits - logits.max(axis=1, keepdims=True)
+    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    d = np.exp(logP)
+    d[np.arange(N), y] -= 1
+    return float(-np.mean(logP[np.arange(N), y])), d
+
+
+@mistake("softmax_cross_entropy", diagnosis="only the diagonal")
+def softmax_cross_entropy_diagonal(logits, y):
+    """Mistake: dL/dp = -y/p times only the diagonal p(1-p) of the softmax Jacobian."""
+    import numpy as np
+    N, K = logits.shape
+    Z = logits - logits.max(axis=1, keepdims=True)
+    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    P = np.exp(logP)
+    Y = np.eye(K)[y]
+    return float(-np.mean(logP[np.arange(N), y])), -Y * (1 - P) / N
+
+
+# ---- softmax_regression_loss_grad
+
+@mistake("softmax_regression_loss_grad", diagnosis="missing regularisation term")
+def softmax_regression_no_penalty_gradient(params, X, y, lam=0.0):
+    """Mistake: lam/2 ||W||^2 in the loss, but lam W missing from grads['W']."""
+    import numpy as np
+    N = X.shape[0]
+    W, b = params["W"], params["b"]
+    Z = X @ W + b
+    Z = Z - Z.max(axis=1, keepdims=True)
+    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    loss = -np.mean(logP[np.arange(N), y]) + 0.5 * lam * np.sum(W * W)
+    G = np.exp(logP)
+    G[np.arange(N), y] -= 1
+    G /= N
+    return float(loss), {"W": X.T @ G, "b": G.sum(axis=0)}
+
+
+@mistake("softmax_regression_loss_grad", diagnosis="bias b penalised")
+def softmax_regression_penalises_bias(params, X, y, lam=0.0):
+    """Mistake: the bias b penalised as well."""
+    import numpy as np
+    N = X.shape[0]
+    W, b = params["W"], params["b"]
+    Z = X @ W + b
+    Z = Z - Z.max(axis=1, keepdims=True)
+    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    loss = -np.mean(logP[np.arange(N), y]) + 0.5 * lam * (np.sum(W * W) + np.sum(b * b))
+    G = np.exp(logP)
+    G[np.arange(N), y] -= 1
+    G /= N
+    return float(loss), {"W": X.T @ G + lam * W, "b": G.sum(axis=0) + lam * b}
+
+
+@mistake("softmax_regression_loss_grad", diagnosis="missing bias gradient")
+def softmax_regression_no_bias_gradient(params, X, y, lam=0.0):
+    """Mistake: grads['b'] left at zero."""
+    import numpy as np
+    N = X.shape[0]
+    W, b = params["W"], params["b"]
+    Z = X @ W + b
+    Z = Z - Z.max(axis=1, keepdims=True)
+    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    loss = -np.mean(logP[np.arange(N), y]) + 0.5 * lam * np.sum(W * W)
+    G = np.exp(logP)
+    G[np.arange(N), y] -= 1
+    G /= N
+    return float(loss), {"W": X.T @ G + lam * W, "b": np.zeros_like(b)}
+
+
+# ---- dense
+
+@mistake("dense", diagnosis="transposed", replaces="dense_backward")
+def dense_backward_transposed(dout, cache):
+    """Mistake: dW = dout^T x, shape (M, D) instead of (D, M)."""
+    x, W = cache
+    return dout @ W.T, dout.T @ x, dout.sum(axis=0)
+
+
+@mistake("dense", diagnosis="missing bias gradient", replaces="dense_backward")
+def dense_backward_no_db(dout, cache):
+    """Mistake: db left at zero."""
+    import numpy as np
+    x, W = cache
+    return dout @ W.T, x.T @ dout, np.zeros(W.shape[1])
+
+
+@mistake("dense", diagnosis="sum over the batch", replaces="dense_backward")
+def dense_backward_db_not_summed(dout, cache):
+    """Mistake: db = dout, one row per example, not summed over the batch."""
+    x, W = cache
+    return dout @ W.T, x.T @ dout, dout.copy()
+
+
+@mistake("dense", diagnosis="missing bias term", replaces="dense_forward")
+def dense_forward_no_bias(x, W, b):
+    """Mistake: out = x W, the bias term forgotten."""
+    return x @ W, (x, W)
+
+
+# ---- activation layers
+
+@mistake("sigmoid_layer", diagnosis="evaluated at x", replaces="sigmoid_backward")
+def sigmoid_backward_from_input(dout, cache):
+    """Mistake: s (1 - s) evaluated at the input x instead of at s = sigmoid(x). The
+    correct forward caches s, so this backward first recovers x = log(s / (1 - s))."""
+    import numpy as np
+    x = np.log(cache / (1 - cache))
+    return dout * x * (1 - x)
+
+
+@mistake("tanh", diagnosis="1 - x**2", replaces="tanh_backward")
+def tanh_backward_from_input(dout, cache):
+    """Mistake: 1 - x**2 with x the layer's input; here the cache is tanh(x), so this
+    variant applies the formula to arctanh(cache) = x."""
+    import numpy as np
+    x = np.arctanh(cache)
+    return dout * (1 - x**2)
+
+
+@mistake("relu", diagnosis=">= 0", replaces="relu_backward")
+def relu_backward_output_mask(dout, cache):
+    """Mistake: the mask taken from the output with >= 0; out = max(x, 0) is >= 0
+    everywhere, so every gradient passes. Here the cache is x, so the output is
+    recomputed first."""
+    import numpy as np
+    out = np.maximum(cache, 0)
+    return dout * (out >= 0)
+
+
+@mistake("relu", diagnosis="multiplied by the output", replaces="relu_backward")
+def relu_backward_times_output(dout, cache):
+    """Mistake: dout * relu(x) instead of dout * (x > 0)."""
+    import numpy as np
+    return dout * np.maximum(cache, 0)
+
+
+@mistake("leaky_relu", diagnosis="slope 0.01 missing", replaces="leaky_relu_backward")
+def leaky_relu_backward_no_slope(dout, cache):
+    """Mistake: the ReLU backward (0 for x <= 0) instead of the slope 0.01."""
+    return dout * (cache > 0)
+
+
+@mistake("leaky_relu", replaces="leaky_relu_forward")
+def leaky_relu_forward_wrong_slope(x):
+    """Mistake: slope 0.1 instead of 0.01 for negative inputs."""
+    import numpy as np
+    return np.where(x > 0, x, 0.1 * x), x
+
+
+@mistake("identity", diagnosis="all zeros", replaces="identity_backward")
+def identity_backward_zeros(dout, cache):
+    """Mistake: no gradient passed back."""
+    import numpy as np
+    return np.zeros_like(dout)
+
+
+# ---- mse_softmax
+
+@mistake("mse_softmax", diagnosis="only the diagonal")
+def mse_softmax_diagonal(logits, y):
+    """Mistake: dL/dP times only the diagonal p(1-p) of the softmax Jacobian."""
+    import numpy as np
+    N, K = logits.shape
+    E = np.exp(logits - logits.max(axis=1, keepdims=True))
+    P = E / E.sum(axis=1, keepdims=True)
+    R = P - np.eye(K)[y]
+    return float(np.sum(R**2) / (2 * N)), R / N * P * (1 - P)
+
+
+@mistake("mse_softmax", diagnosis="Jacobian left out")
+def mse_softmax_no_jacobian(logits, y):
+    """Mistake: dL/dP = (P - Y)/N returned as dL/dlogits; the softmax is skipped."""
+    import numpy as np
+    N, K = logits.shape
+    E = np.exp(logits - logits.max(axis=1, keepdims=True))
+    P = E / E.sum(axis=1, keepdims=True)
+    R = P - np.eye(K)[y]
+    return float(np.sum(R**2) / (2 * N)), R / N
+
+
+@mistake("mse_softmax", diagnosis="missing 1/N")
+def mse_softmax_no_mean(logits, y):
+    """Mistake: the gradient of the summed loss (missing 1/N)."""
+    import numpy as np
+    N, K = logits.shape
+    E = np.exp(logits - logits.max(axis=1, keepdims=True))
+    P = E / E.sum(axis=1, keepdims=True)
+    R = P - np.eye(K)[y]
+    return float(np.sum(R**2) / (2 * N)), P * R - P * np.sum(P * R, axis=1, keepdims=True)
+
+
+# ---- xavier_init
+
+@mistake("xavier_init", diagnosis="exceeds the Glorot limit")
+def xavier_init_fan_in_only(fan_in, fan_out, rng):
+    """Mistake: limit sqrt(6 / fan_in) (He-style), too wide."""
+    import numpy as np
+    a = np.sqrt(6.0 / fan_in)
+    return rng.uniform(-a, a, size=(fan_in, fan_out))
+
+
+@mistake("xavier_init", diagnosis="exceeds the Glorot limit")
+def xavier_init_normal(fan_in, fan_out, rng):
+    """Mistake: a normal distribution with the right variance, not the uniform one."""
+    import numpy as np
+    return rng.normal(0.0, np.sqrt(2.0 / (fan_in + fan_out)), size=(fan_in, fan_out))
+
+
+@mistake("xavier_init", diagnosis="different matrices")
+def xavier_init_global_rng(fan_in, fan_out, rng):
+    """Mistake: draws from np.random's global state, ignoring the rng argument."""
+    import numpy as np
+    a = np.sqrt(6.0 / (fan_in + fan_out))
+    return np.random.uniform(-a, a, size=(fan_in, fan_out))
+
+
+@mistake("xavier_init", diagnosis="transposed")
+def xavier_init_transposed(fan_in, fan_out, rng):
+    """Mistake: shape (fan_out, fan_in)."""
+    import numpy as np
+    a = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-a, a, size=(fan_out, fan_in))
+
+
+@mistake("xavier_init", diagnosis="empirical variance")
+def xavier_init_variance_as_limit(fan_in, fan_out, rng):
+    """Mistake: limit sqrt(2 / (fan_in + fan_out)), the standard deviation used as the
+    bound (variance 3 times too small)."""
+    import numpy as np
+    a = np.sqrt(2.0 / (fan_in + fan_out))
+    return rng.uniform(-a, a, size=(fan_in, fan_out))
+
+
+@mistake("xavier_init", diagnosis="mean of W")
+def xavier_init_positive(fan_in, fan_out, rng):
+    """Mistake: U(0, a), only positive weights (mean a/2; mean(W**2) is still a**2/3)."""
+    import numpy as np
+    a = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(0.0, a, size=(fan_in, fan_out))
+
+
+# ---- weight decay
+
+@mistake("weight_decay", diagnosis="biases decayed too")
+def add_weight_decay_biases_too(grads, params, wd):
+    """Mistake: wd * params added to every key, biases included."""
+    return {k: g + wd * params[k] for k, g in grads.items()}
+
+
+@mistake("weight_decay", diagnosis="in place")
+def add_weight_decay_in_place(grads, params, wd):
+    """Mistake: changes the caller's grads arrays in place (the values returned are right)."""
+    for k in grads:
+        if k.startswith("W"):
+            grads[k] += wd * params[k]
+    return grads
+
+
+@mistake("weight_decay", diagnosis="factor 2 in the L2 term")
+def add_weight_decay_factor_two(grads, params, wd):
+    """Mistake: 2 wd W, the gradient of wd ||W||^2 instead of wd/2 ||W||^2."""
+    return {k: (g + 2 * wd * params[k] if k.startswith("W") else g) for k, g in grads.items()}
+
+
+# ---- optimisers
+
+@mistake("sgd")
+def sgd_ascent(w, dw, config):
+    """Mistake: w + lr dw, a step uphill."""
+    config.setdefault("learning_rate", 1e-2)
+    return w + config["learning_rate"] * dw, config
+
+
+@mistake("sgd")
+def sgd_fixed_rate(w, dw, config):
+    """Mistake: a hard-coded rate 0.01, ignoring config['learning_rate']."""
+    return w - 0.01 * dw, config
+
+
+@mistake("momentum", diagnosis="not kept between steps")
+def momentum_forgets_velocity(w, dw, config):
+    """Mistake: the velocity starts from zero at every call (never stored in config)."""
+    import numpy as np
+    lr = config.get("learning_rate", 1e-2)
+    mu = config.get("momentum", 0.9)
+    v = mu * np.zeros_like(w) - lr * dw
+    return w + v, config
+
+
+@mistake("momentum")
+def momentum_opposite_velocity(w, dw, config):
+    """Mistake: velocity stored with the opposite sign (v = mu v + lr dw; w - v), which
+    breaks as soon as config already holds a velocity in the contract's convention."""
+    import numpy as np
+    lr = config.get("learning_rate", 1e-2)
+    mu = config.get("momentum", 0.9)
+    v = mu * config.get("velocity", np.zeros_like(w)) + lr * dw
+    config["velocity"] = v
+    return w - v, config
+
+
+@mistake("momentum")
+def momentum_wrong_default(w, dw, config):
+    """Mistake: a default momentum of 0.99 instead of 0.9."""
+    import numpy as np
+    lr = config.get("learning_rate", 1e-2)
+    mu = config.get("momentum", 0.99)
+    v = mu * config.get("velocity", np.zeros_like(w)) - lr * dw
+    config["velocity"] = v
+    return w + v, config
+
+
+@mistake("rmsprop", diagnosis="square root missing")
+def rmsprop_no_sqrt(w, dw, config):
+    """Mistake: dw / (cache + eps), the square root forgotten."""
+    import numpy as np
+    lr = config.get("learning_rate", 1e-2)
+    d = config.get("decay_rate", 0.99)
+    eps = config.get("epsilon", 1e-8)
+    cache = d * config.get("cache", np.zeros_like(w)) + (1 - d) * dw**2
+    config["cache"] = cache
+    return w - lr * dw / (cache + eps), config
+
+
+@mistake("rmsprop", diagnosis="not kept between steps")
+def rmsprop_forgets_cache(w, dw, config):
+    """Mistake: the cache restarts from zero at every call."""
+    import numpy as np
+    lr = config.get("learning_rate", 1e-2)
+    d = config.get("decay_rate", 0.99)
+    eps = config.get("epsilon", 1e-8)
+    cache = (1 - d) * dw**2
+    return w - lr * dw / (np.sqrt(cache) + eps), config
+
+
+@mistake("rmsprop")
+def rmsprop_decay_swapped(w, dw, config):
+    """Mistake: cache = (1 - d) cache + d dw^2, the decay weights swapped."""
+    import numpy as np
+    lr = config.get("learning_rate", 1e-2)
+    d = config.get("decay_rate", 0.99)
+    eps = config.get("epsilon", 1e-8)
+    cache = (1 - d) * config.get("cache", np.zeros_like(w)) + d * dw**2
+    config["cache"] = cache
+    return w - lr * dw / (np.sqrt(cache) + eps), config
+
+
+@mistake("adam", diagnosis="without the bias correction")
+def adam_no_bias_correction(w, dw, config):
+    """Mistake: m and v used without the bias correction 1 / (1 - beta**t)."""
+    import numpy as np
+    lr = config.get("learning_rate", 1e-3)
+    b1, b2 = config.get("beta1", 0.9), config.get("beta2", 0.999)
+    eps = config.get("epsilon", 1e-8)
+    config["t"] = config.get("t", 0) + 1
+    config["m"] = b1 * config.get("m", np.zeros_like(w)) + (1 - b1) * dw
+    config["v"] = b2 * config.get("v", np.zeros_like(w)) + (1 - b2) * dw**2
+    return w - lr * config["m"] / (np.sqrt(config["v"]) + eps), config
+
+
+@mistake("adam", diagnosis="NaN")
+def adam_t_late(w, dw, config):
+    """Mistake: t incremented after the bias correction, so the first step divides by
+    1 - beta**0 = 0."""
+    import numpy as np
+    lr = config.get("learning_rate", 1e-3)
+    b1, b2 = config.get("beta1", 0.9), config.get("beta2", 0.999)
+    eps = config.get("epsilon", 1e-8)
+    t = config.get("t", 0)
+    config["m"] = b1 * config.get("m", np.zeros_like(w)) + (1 - b1) * dw
+    config["v"] = b2 * config.get("v", np.zeros_like(w)) + (1 - b2) * dw**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m_hat = config["m"] / (1 - b1**t)
+        v_hat = config["v"] / (1 - b2**t)
+        next_w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
+    config["t"] = t + 1
+    return next_w, config
+
+
+@mistake("adam")
+def adam_t_not_stored(w, dw, config):
+    """Mistake: t is never stored, so every step is bias-corrected as if it were step 1."""
+    import numpy as np
+    lr = config.get("learning_rate", 1e-3)
+    b1, b2 = config.get("beta1", 0.9), config.get("beta2", 0.999)
+    eps = config.get("epsilon", 1e-8)
+    config["m"] = b1 * config.get("m", np.zeros_like(w)) + (1 - b1) * dw
+    config["v"] = b2 * config.get("v", np.zeros_like(w)) + (1 - b2) * dw**2
+    m_hat = config["m"] / (1 - b1)
+    v_hat = config["v"] / (1 - b2)
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), config
