@@ -79,6 +79,11 @@ class DatasetError(ValueError):
 
 # --------------------------------------------------------------------------- IDX files
 
+def _size_text(n):
+    """``n`` bytes in digits, or as a power of ten when a lying header makes it absurd."""
+    return str(n) if n < 10**18 else f"about 10^{len(str(n)) - 1}"
+
+
 def _read_exact(stream, n, path, what):
     """Read exactly ``n`` bytes (n small: a header) or raise DatasetError."""
     data = stream.read(n)
@@ -121,8 +126,8 @@ def _read_payload_capped(stream, n_bytes, path):
         chunk = stream.read(min(_CHUNK, n_bytes - len(buf)))
         if not chunk:
             raise DatasetError(
-                f"{path}: payload too short: header declares {n_bytes} bytes, "
-                f"the file holds {len(buf)}")
+                f"{path}: payload too short: header declares {_size_text(n_bytes)} "
+                f"bytes, the file holds {len(buf)}")
         buf += chunk
     if stream.read(1):  # also makes gzip check its CRC and length trailer
         raise DatasetError(
@@ -163,8 +168,8 @@ def _read_idx_parts(path):
                 if actual != n_bytes:
                     kind = "short" if actual < n_bytes else "long"
                     raise DatasetError(
-                        f"{path}: payload too {kind}: header declares {n_bytes} bytes "
-                        f"for shape {shape}, the file holds {actual}")
+                        f"{path}: payload too {kind}: header declares "
+                        f"{_size_text(n_bytes)} bytes, the file holds {actual}")
                 payload = bytearray(n_bytes)
                 if raw.readinto(payload) != n_bytes:
                     raise DatasetError(f"{path}: file changed while being read")
@@ -292,7 +297,11 @@ def _fetch_one(root, name, urls, timeout, dead):
         if base in dead:
             failures.append(f"{url}: skipped (mirror unreachable)")
             continue
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=root)
+        try:
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=root)
+        except OSError as exc:
+            raise DatasetError(f"{root}: cannot write the download there ({exc}); "
+                               f"choose another folder with ${DIR_VARIABLE}") from None
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as out:
