@@ -141,6 +141,12 @@ def test_corrupt_gzip_raises_dataset_error(tmp_path, damage):
     assert str(path) in str(info.value)
 
 
+def test_absurd_header_gives_a_readable_message(tmp_path):
+    path = write(tmp_path, "many-dims.idx", bytes([0, 0, 8, 200]) + b"\xff" * 800 + b"x")
+    with pytest.raises(DatasetError, match=r"about 10\^1926 bytes, the file holds 1"):
+        data.read_idx(path)
+
+
 def test_directory_and_missing_file(tmp_path):
     with pytest.raises(DatasetError, match="directory") as info:
         data.read_idx(tmp_path)

@@ -228,3 +228,13 @@ def test_cli_fetch(server, closed_port, mnist_dir, tmp_path, monkeypatch, capsys
     use_mirrors(monkeypatch, f"{base}/good/")
     assert data.main(["fetch", str(tmp_path)]) == 0
     assert capsys.readouterr().out.count("ok") == 4
+
+
+def test_unwritable_folder_is_a_dataset_error(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(data.tempfile, "mkstemp", refuse)
+    with pytest.raises(DatasetError, match="cannot write") as info:
+        data.fetch(tmp_path)
+    assert str(tmp_path) in str(info.value)
