@@ -270,6 +270,10 @@ class MLP:
             correct += int(np.count_nonzero(logits.argmax(axis=1) == labels))
         return total / X.shape[0], correct / X.shape[0]
 
+    def free_buffers(self):
+        """Drop the work arrays (tens of MB for evaluation chunks); they are rebuilt on demand."""
+        self._buffers.clear()
+
     def copy_params(self):
         """A copy of the flat parameter vector (restore with ``model.theta[...] = saved``)."""
         return self.theta.copy()
@@ -287,17 +291,19 @@ def optimizer_step_fn(name):
 
 def train(model, X_train, y_train, *, X_hold=None, y_hold=None, X_test=None, y_test=None,
           optimizer="sgd", learning_rate=0.01, optim_config=None, epochs=15, batch_size=64,
-          eval_every=200, n_eval_train=10000, seed=0, progress=True, desc=None):
+          eval_every=200, n_eval_train=10000, schedule=None, seed=0, progress=True, desc=None):
     """Train ``model`` with minibatches; no early stopping: all ``epochs`` are run.
 
     X_* : (N, D) already standardised; y_* : int labels (N,). Hold-out and test sets are
     optional. Every ``eval_every`` iterations the data loss is measured on the first
     ``n_eval_train`` training rows, the hold-out and the test set; after each epoch the
     hold-out loss and accuracy. ``optim_config`` holds the rule's other keys (e.g.
-    ``{"momentum": 0.9}``); the rule updates ``model.theta`` in place.
+    ``{"momentum": 0.9}``); the rule updates ``model.theta`` in place. ``schedule``, if
+    given, maps the epoch index (0, 1, ...) to the learning rate used in that epoch.
 
     Returns a history dict: ``iteration``, ``train_loss``, ``hold_loss``, ``test_loss``
-    (lists, one entry per evaluation, starting at iteration 0), ``epoch_hold_loss``,
+    (lists, one entry per evaluation, starting at iteration 0), ``batch_loss`` (the
+    minibatch loss of every iteration, weight-decay term included), ``epoch_hold_loss``,
     ``epoch_hold_acc`` (one per epoch), ``config`` (the optimizer state after training)
     and ``settings``.
     """
@@ -320,7 +326,7 @@ def train(model, X_train, y_train, *, X_hold=None, y_hold=None, X_test=None, y_t
     config["learning_rate"] = learning_rate
     rng = np.random.default_rng(seed)
     history = {"iteration": [], "train_loss": [], "hold_loss": [], "test_loss": [],
-               "epoch_hold_loss": [], "epoch_hold_acc": [], "config": config,
+               "batch_loss": [], "epoch_hold_loss": [], "epoch_hold_acc": [], "config": config,
                "settings": {"optimizer": optimizer, "learning_rate": learning_rate,
                             "epochs": epochs, "batch_size": batch_size,
                             "activation": model.activation, "loss": model.loss_name,
@@ -337,7 +343,9 @@ def train(model, X_train, y_train, *, X_hold=None, y_hold=None, X_test=None, y_t
                disable=not progress, leave=False, mininterval=0.5)
     log(0)
     iteration = 0
-    for _ in range(epochs):
+    for epoch in range(epochs):
+        if schedule is not None:
+            config["learning_rate"] = float(schedule(epoch))
         order = rng.permutation(n)
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
@@ -350,6 +358,7 @@ def train(model, X_train, y_train, *, X_hold=None, y_hold=None, X_test=None, y_t
                     f"training diverged at iteration {iteration} (loss {loss}); "
                     f"lower learning_rate={learning_rate}")
             step(model.theta, model.grad, config)
+            history["batch_loss"].append(loss)
             iteration += 1
             if iteration % eval_every == 0:
                 log(iteration)
