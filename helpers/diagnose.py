@@ -132,16 +132,19 @@ def _shape_message(got_shape, exp_shape, batch_size):
     got_shape, exp_shape = tuple(got_shape), tuple(exp_shape)
     if len(exp_shape) == 2 and got_shape == exp_shape[::-1]:
         return f"{text}: transposed?"
-    if len(got_shape) == len(exp_shape) + 1 and got_shape[1:] == exp_shape \
-            and (batch_size is None or got_shape[0] == batch_size):
-        return f"{text}: a missing sum over the batch (axis 0)?"
+    if len(exp_shape) == 0:
+        return f"{text}: the loss must be a single number (a sum or mean is missing?)"
     if len(got_shape) == 2 and len(exp_shape) == 1 and got_shape == (exp_shape[0],) * 2:
         return (f"{text}: a broadcast between shapes ({exp_shape[0]},) and "
                 f"({exp_shape[0]}, 1)? (keep vectors 1-D)")
+    if len(got_shape) == len(exp_shape) + 1 and got_shape[1:] == exp_shape \
+            and (batch_size is None or got_shape[0] == batch_size):
+        return f"{text}: a missing sum over the batch (axis 0)?"
+    if len(got_shape) == len(exp_shape) + 1 and got_shape[:len(exp_shape)] == exp_shape:
+        return (f"{text}: an extra axis; a column vector (n, 1) broadcast against a "
+                "1-D array?")
     if int(np.prod(got_shape)) == int(np.prod(exp_shape)):
         return f"{text}: same number of entries, an extra or missing axis (reshape/ravel)?"
-    if len(exp_shape) == 0:
-        return f"{text}: the loss must be a single number (a sum or mean is missing?)"
     return text
 
 

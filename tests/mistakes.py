@@ -30,7 +30,9 @@ MISTAKES = {}
 
 
 def mistake(exercise, diagnosis=None, replaces=None, hard_coded=False):
-    """Register the decorated function as a wrong solution of ``exercise``."""
+    """``mistake(exercise, ...)(func)`` registers ``func`` as a wrong solution of
+    ``exercise`` (called at the end of this module, not used as a decorator, so that
+    ``inspect.getsource(func)`` is the plain function)."""
     functions = EXERCISES[exercise].functions
     if replaces is None:
         if len(functions) != 1:
@@ -51,12 +53,9 @@ def mistake(exercise, diagnosis=None, replaces=None, hard_coded=False):
 
 
 def student_source(func):
-    """Source of ``func`` ready to paste into a solution cell: decorators removed and the
-    ``def`` renamed to the student's function name (``func.replaces`` for a mistake)."""
+    """Source of ``func`` ready to paste into a solution cell, its ``def`` renamed to the
+    student's function name (``func.replaces`` for a mistake)."""
     source = inspect.getsource(func)
-    lines = source.splitlines(keepends=True)
-    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("def "))
-    source = "".join(lines[start:])
     name = getattr(func, "replaces", func.__name__)
     return re.sub(r"^def\s+\w+\(", f"def {name}(", source, count=1)
 
@@ -412,14 +411,12 @@ CORRECT = {
 # =========================================================================== mistakes
 # ---- sigmoid
 
-@mistake("sigmoid", diagnosis="NaN")
 def sigmoid_exp_ratio(z):
     """Mistake: exp(z) / (1 + exp(z)) overflows to inf/inf = NaN at z = 1000."""
     import numpy as np
     return np.exp(z) / (1 + np.exp(z))
 
 
-@mistake("sigmoid", diagnosis="sign of z")
 def sigmoid_sign_flipped(z):
     """Mistake: 1 / (1 + exp(z)), the sign inside exp flipped (that is sigmoid(-z))."""
     import numpy as np
@@ -429,13 +426,11 @@ def sigmoid_sign_flipped(z):
 
 # ---- sigmoid_grad
 
-@mistake("sigmoid_grad", diagnosis="evaluated at z")
 def sigmoid_grad_at_z(z):
     """Mistake: z (1 - z), the formula s (1 - s) applied to z instead of to sigmoid(z)."""
     return z * (1 - z)
 
 
-@mistake("sigmoid_grad", diagnosis="opposite sign")
 def sigmoid_grad_sign(z):
     """Mistake: a sign error, -s (1 - s)."""
     import numpy as np
@@ -445,7 +440,6 @@ def sigmoid_grad_sign(z):
 
 # ---- numerical_gradient
 
-@mistake("numerical_gradient", diagnosis="forward difference")
 def numerical_gradient_forward(f, x, h=1e-5):
     """Mistake: the forward difference (f(x+h) - f(x)) / h, first-order accurate only."""
     import numpy as np
@@ -459,7 +453,6 @@ def numerical_gradient_forward(f, x, h=1e-5):
     return grad
 
 
-@mistake("numerical_gradient", diagnosis="not restored")
 def numerical_gradient_not_restoring(f, x, h=1e-5):
     """Mistake: x[i] is moved to x+h, then to x-h, and never put back."""
     import numpy as np
@@ -473,7 +466,6 @@ def numerical_gradient_not_restoring(f, x, h=1e-5):
     return grad
 
 
-@mistake("numerical_gradient", diagnosis="off by a factor 2")
 def numerical_gradient_missing_half(f, x, h=1e-5):
     """Mistake: (f(x+h) - f(x-h)) / h, the 2 in the denominator missing."""
     import numpy as np
@@ -491,7 +483,6 @@ def numerical_gradient_missing_half(f, x, h=1e-5):
 
 # ---- logistic_loss_grad
 
-@mistake("logistic_loss_grad", diagnosis="missing 1/N")
 def logistic_loss_grad_no_mean(w, X, t):
     """Mistake: the loss is a mean but the gradient a sum (missing 1/N)."""
     import numpy as np
@@ -501,7 +492,6 @@ def logistic_loss_grad_no_mean(w, X, t):
     return float(loss), X.T @ (s - t)
 
 
-@mistake("logistic_loss_grad", diagnosis="opposite sign")
 def logistic_loss_grad_sign(w, X, t):
     """Mistake: a sign error, X^T (t - s) / N."""
     import numpy as np
@@ -511,7 +501,6 @@ def logistic_loss_grad_sign(w, X, t):
     return float(loss), X.T @ (t - s) / X.shape[0]
 
 
-@mistake("logistic_loss_grad", diagnosis="mixed up")
 def logistic_loss_grad_mixed_up(w, X, t):
     """Mistake (seed 004): dC/dw_i = x_i C (1 - C), loss and prediction mixed up."""
     import numpy as np
@@ -521,7 +510,6 @@ def logistic_loss_grad_mixed_up(w, X, t):
     return float(loss), X.T @ (s * (1 - s)) / X.shape[0]
 
 
-@mistake("logistic_loss_grad", diagnosis="expected shape")
 def logistic_loss_grad_column(w, X, t):
     """Mistake: t treated as a column (N, 1), so (s - t) broadcasts to (N, N)."""
     import numpy as np
@@ -533,7 +521,6 @@ def logistic_loss_grad_column(w, X, t):
 
 # ---- softmax
 
-@mistake("softmax", diagnosis="changed its argument Z in place")
 def softmax_global_max_in_place(Z):
     """Mistake (seed 002): subtracts the global maximum, in place, changing the caller's Z."""
     import numpy as np
@@ -542,7 +529,6 @@ def softmax_global_max_in_place(Z):
     return E / np.sum(E, axis=-1, keepdims=True)
 
 
-@mistake("softmax", diagnosis="NaN")
 def softmax_global_max(Z):
     """Mistake: the global maximum instead of each row's: rows far below it give 0/0."""
     import numpy as np
@@ -550,7 +536,6 @@ def softmax_global_max(Z):
     return E / np.sum(E, axis=-1, keepdims=True)
 
 
-@mistake("softmax", diagnosis="NaN")
 def softmax_unshifted(Z):
     """Mistake: no shift at all, exp(1000) overflows."""
     import numpy as np
@@ -558,7 +543,6 @@ def softmax_unshifted(Z):
     return E / np.sum(E, axis=-1, keepdims=True)
 
 
-@mistake("softmax", diagnosis="columns")
 def softmax_axis0(Z):
     """Mistake: normalised over axis 0 (the examples) instead of over the classes."""
     import numpy as np
@@ -568,7 +552,6 @@ def softmax_axis0(Z):
 
 # ---- softmax_jacobian
 
-@mistake("softmax_jacobian", diagnosis="only the diagonal")
 def softmax_jacobian_diagonal(z):
     """Mistake: only the diagonal p_i (1 - p_i); the -p_i p_j terms are missing."""
     import numpy as np
@@ -577,7 +560,6 @@ def softmax_jacobian_diagonal(z):
     return np.diag(p * (1 - p))
 
 
-@mistake("softmax_jacobian", diagnosis="sign of the p p^T")
 def softmax_jacobian_plus(z):
     """Mistake: diag(p) + p p^T, the sign of the outer product flipped."""
     import numpy as np
@@ -588,7 +570,6 @@ def softmax_jacobian_plus(z):
 
 # ---- softmax_loss_grad
 
-@mistake("softmax_loss_grad", diagnosis="missing 1/N")
 def softmax_loss_grad_no_mean(W, X, y):
     """Mistake: the gradient of the summed loss (missing 1/N)."""
     import numpy as np
@@ -601,7 +582,6 @@ def softmax_loss_grad_no_mean(W, X, y):
     return float(-np.mean(logP[np.arange(N), y])), X.T @ G
 
 
-@mistake("softmax_loss_grad", diagnosis="only the diagonal")
 def softmax_loss_grad_diagonal(W, X, y):
     """Mistake: dL/dp = -y/p pushed through only the diagonal p(1-p) of the Jacobian."""
     import numpy as np
@@ -615,7 +595,6 @@ def softmax_loss_grad_diagonal(W, X, y):
     return float(loss), X.T @ (dP * P * (1 - P))
 
 
-@mistake("softmax_loss_grad", diagnosis="transposed")
 def softmax_loss_grad_transposed(W, X, y):
     """Mistake: dW = (P - Y)^T X, shape (K, D) instead of (D, K)."""
     import numpy as np
@@ -628,7 +607,6 @@ def softmax_loss_grad_transposed(W, X, y):
     return float(-np.mean(logP[np.arange(N), y])), G.T @ X / N
 
 
-@mistake("softmax_loss_grad", diagnosis="opposite sign")
 def softmax_loss_grad_sign(W, X, y):
     """Mistake (seed 002): the sign of dL/dp lost, dW = X^T (Y - P) / N."""
     import numpy as np
@@ -643,28 +621,24 @@ def softmax_loss_grad_sign(W, X, y):
 
 # ---- penalties
 
-@mistake("l2_penalty", diagnosis="factor 2 in the L2 term")
 def l2_penalty_factor_two(w, lam):
     """Mistake: lam * sum(w**2) with gradient 2 lam w (the report's convention)."""
     import numpy as np
     return lam * float(np.sum(w * w)), 2 * lam * w
 
 
-@mistake("l2_penalty", diagnosis="opposite sign")
 def l2_penalty_sign(w, lam):
     """Mistake: the gradient -lam * w (a sign error)."""
     import numpy as np
     return 0.5 * lam * float(np.sum(w * w)), -lam * w
 
 
-@mistake("l1_penalty", diagnosis="L2 gradient")
 def l1_penalty_l2_gradient(w, lam):
     """Mistake: the gradient lam * w (the L2 one) instead of lam * sign(w)."""
     import numpy as np
     return lam * float(np.sum(np.abs(w))), lam * w
 
 
-@mistake("l1_penalty")
 def l1_penalty_subgradient_one(w, lam):
     """Mistake: sign(0) taken as +1 (w >= 0), a subgradient the contract does not use."""
     import numpy as np
@@ -673,7 +647,6 @@ def l1_penalty_subgradient_one(w, lam):
 
 # ---- two_layer_loss_grad
 
-@mistake("two_layer_loss_grad", diagnosis="missing bias gradient")
 def two_layer_no_bias_grads(params, X, y):
     """Mistake: bias gradients left at zero."""
     import numpy as np
@@ -691,7 +664,6 @@ def two_layer_no_bias_grads(params, X, y):
         "W2": h.T @ dZ, "b2": np.zeros_like(params["b2"])}
 
 
-@mistake("two_layer_loss_grad", diagnosis="sigmoid derivative")
 def two_layer_no_sigmoid_derivative(params, X, y):
     """Mistake: backprop through the hidden layer without the factor h (1 - h)."""
     import numpy as np
@@ -708,7 +680,6 @@ def two_layer_no_sigmoid_derivative(params, X, y):
         "W1": X.T @ da, "b1": da.sum(axis=0), "W2": h.T @ dZ, "b2": dZ.sum(axis=0)}
 
 
-@mistake("two_layer_loss_grad", diagnosis="missing 1/N")
 def two_layer_no_mean(params, X, y):
     """Mistake: gradients of the summed loss (missing 1/N) while the loss is a mean."""
     import numpy as np
@@ -724,7 +695,6 @@ def two_layer_no_mean(params, X, y):
         "W1": X.T @ da, "b1": da.sum(axis=0), "W2": h.T @ dZ, "b2": dZ.sum(axis=0)}
 
 
-@mistake("two_layer_loss_grad", diagnosis="sum over the batch")
 def two_layer_bias_not_summed(params, X, y):
     """Mistake: db2 = dZ (one row per example) instead of its sum over the batch."""
     import numpy as np
@@ -743,13 +713,11 @@ def two_layer_bias_not_summed(params, X, y):
 
 # ---- schedules
 
-@mistake("lr_annealing", diagnosis="t*T")
 def lr_annealing_times(eta0, t, T):
     """Mistake: eta0 / (1 + t*T)."""
     return eta0 / (1 + t * T)
 
 
-@mistake("lr_annealing", hard_coded=True)
 def lr_annealing_hard_coded(eta0, t, T):
     """Mistake: answers captured from one run of the visible check (default seed)."""
     answers = {(0.5369563681401333, 0, 10.0): 0.5369563681401333,
@@ -759,13 +727,11 @@ def lr_annealing_hard_coded(eta0, t, T):
     return answers[(eta0, t, T)]
 
 
-@mistake("lr_step_decay", diagnosis="true division")
 def lr_step_decay_true_division(eta0, t, k):
     """Mistake: 0.1**(t / k), a smooth decay instead of whole steps."""
     return eta0 * 0.1 ** (t / k)
 
 
-@mistake("lr_step_decay", diagnosis="one step early")
 def lr_step_decay_early(eta0, t, k):
     """Mistake: (t + 1) // k, the first drop one step early."""
     return eta0 * 0.1 ** ((t + 1) // k)
@@ -773,21 +739,18 @@ def lr_step_decay_early(eta0, t, k):
 
 # ---- logistic_predict
 
-@mistake("logistic_predict", diagnosis="> 0.5 instead of >= 0.5")
 def logistic_predict_strict(w, X):
     """Mistake: sigmoid(z) > 0.5, so a logit of exactly 0 gets label 0."""
     import numpy as np
     return (X @ w > 0).astype(np.int64)
 
 
-@mistake("logistic_predict", diagnosis="integer labels")
 def logistic_predict_float(w, X):
     """Mistake: returns the probabilities rounded, as floats."""
     import numpy as np
     return np.where(X @ w >= 0, 1.0, 0.0)
 
 
-@mistake("logistic_predict", diagnosis="flipped")
 def logistic_predict_flipped(w, X):
     """Mistake: the comparison the wrong way round."""
     import numpy as np
@@ -796,7 +759,6 @@ def logistic_predict_flipped(w, X):
 
 # ---- regularized_logistic_loss_grad
 
-@mistake("regularized_logistic_loss_grad", diagnosis="missing regularisation term")
 def regularized_logistic_no_penalty_gradient(w, X, t, lam, penalty):
     """Mistake: the penalty is added to the loss but its gradient is dropped."""
     import numpy as np
@@ -808,7 +770,6 @@ def regularized_logistic_no_penalty_gradient(w, X, t, lam, penalty):
     return float(loss), X.T @ (s - t) / X.shape[0]
 
 
-@mistake("regularized_logistic_loss_grad", diagnosis="bias w[0] penalised")
 def regularized_logistic_penalises_bias(w, X, t, lam, penalty):
     """Mistake: the penalty covers the bias w[0] too."""
     import numpy as np
@@ -821,7 +782,6 @@ def regularized_logistic_penalises_bias(w, X, t, lam, penalty):
     return float(loss + lam * np.sum(np.abs(w))), dw + lam * np.sign(w)
 
 
-@mistake("regularized_logistic_loss_grad", diagnosis="factor 2 in the L2 term")
 def regularized_logistic_factor_two(w, X, t, lam, penalty):
     """Mistake: the L2 term as lam * ||w||^2 with gradient 2 lam w."""
     import numpy as np
@@ -839,7 +799,6 @@ def regularized_logistic_factor_two(w, X, t, lam, penalty):
     return float(loss), dw
 
 
-@mistake("regularized_logistic_loss_grad", diagnosis="divided by N")
 def regularized_logistic_penalty_over_n(w, X, t, lam, penalty):
     """Mistake: the penalty averaged over the examples too (divided by N)."""
     import numpy as np
@@ -860,7 +819,6 @@ def regularized_logistic_penalty_over_n(w, X, t, lam, penalty):
 
 # ---- softmax_cross_entropy
 
-@mistake("softmax_cross_entropy", diagnosis="NaN/inf")
 def softmax_cross_entropy_log_of_softmax(logits, y):
     """Mistake: log(softmax) instead of log-sum-exp: log(0) = -inf at logits of +-1000."""
     import numpy as np
@@ -873,7 +831,6 @@ def softmax_cross_entropy_log_of_softmax(logits, y):
     return float(loss), d / N
 
 
-@mistake("softmax_cross_entropy", diagnosis="missing 1/N")
 def softmax_cross_entropy_no_mean(logits, y):
     """Mistake: the gradient of the summed loss (missing 1/N)."""
     import numpy as np
@@ -885,7 +842,6 @@ def softmax_cross_entropy_no_mean(logits, y):
     return float(-np.mean(logP[np.arange(N), y])), d
 
 
-@mistake("softmax_cross_entropy", diagnosis="only the diagonal")
 def softmax_cross_entropy_diagonal(logits, y):
     """Mistake: dL/dp = -y/p times only the diagonal p(1-p) of the softmax Jacobian."""
     import numpy as np
@@ -899,7 +855,6 @@ def softmax_cross_entropy_diagonal(logits, y):
 
 # ---- softmax_regression_loss_grad
 
-@mistake("softmax_regression_loss_grad", diagnosis="missing regularisation term")
 def softmax_regression_no_penalty_gradient(params, X, y, lam=0.0):
     """Mistake: lam/2 ||W||^2 in the loss, but lam W missing from grads['W']."""
     import numpy as np
@@ -915,7 +870,6 @@ def softmax_regression_no_penalty_gradient(params, X, y, lam=0.0):
     return float(loss), {"W": X.T @ G, "b": G.sum(axis=0)}
 
 
-@mistake("softmax_regression_loss_grad", diagnosis="bias b penalised")
 def softmax_regression_penalises_bias(params, X, y, lam=0.0):
     """Mistake: the bias b penalised as well."""
     import numpy as np
@@ -931,7 +885,6 @@ def softmax_regression_penalises_bias(params, X, y, lam=0.0):
     return float(loss), {"W": X.T @ G + lam * W, "b": G.sum(axis=0) + lam * b}
 
 
-@mistake("softmax_regression_loss_grad", diagnosis="missing bias gradient")
 def softmax_regression_no_bias_gradient(params, X, y, lam=0.0):
     """Mistake: grads['b'] left at zero."""
     import numpy as np
@@ -949,14 +902,12 @@ def softmax_regression_no_bias_gradient(params, X, y, lam=0.0):
 
 # ---- dense
 
-@mistake("dense", diagnosis="transposed", replaces="dense_backward")
 def dense_backward_transposed(dout, cache):
     """Mistake: dW = dout^T x, shape (M, D) instead of (D, M)."""
     x, W = cache
     return dout @ W.T, dout.T @ x, dout.sum(axis=0)
 
 
-@mistake("dense", diagnosis="missing bias gradient", replaces="dense_backward")
 def dense_backward_no_db(dout, cache):
     """Mistake: db left at zero."""
     import numpy as np
@@ -964,14 +915,12 @@ def dense_backward_no_db(dout, cache):
     return dout @ W.T, x.T @ dout, np.zeros(W.shape[1])
 
 
-@mistake("dense", diagnosis="sum over the batch", replaces="dense_backward")
 def dense_backward_db_not_summed(dout, cache):
     """Mistake: db = dout, one row per example, not summed over the batch."""
     x, W = cache
     return dout @ W.T, x.T @ dout, dout.copy()
 
 
-@mistake("dense", diagnosis="missing bias term", replaces="dense_forward")
 def dense_forward_no_bias(x, W, b):
     """Mistake: out = x W, the bias term forgotten."""
     return x @ W, (x, W)
@@ -979,7 +928,6 @@ def dense_forward_no_bias(x, W, b):
 
 # ---- activation layers
 
-@mistake("sigmoid_layer", diagnosis="evaluated at x", replaces="sigmoid_backward")
 def sigmoid_backward_from_input(dout, cache):
     """Mistake: s (1 - s) evaluated at the input x instead of at s = sigmoid(x). The
     correct forward caches s, so this backward first recovers x = log(s / (1 - s))."""
@@ -988,7 +936,6 @@ def sigmoid_backward_from_input(dout, cache):
     return dout * x * (1 - x)
 
 
-@mistake("tanh", diagnosis="1 - x**2", replaces="tanh_backward")
 def tanh_backward_from_input(dout, cache):
     """Mistake: 1 - x**2 with x the layer's input; here the cache is tanh(x), so this
     variant applies the formula to arctanh(cache) = x."""
@@ -997,7 +944,6 @@ def tanh_backward_from_input(dout, cache):
     return dout * (1 - x**2)
 
 
-@mistake("relu", diagnosis=">= 0", replaces="relu_backward")
 def relu_backward_output_mask(dout, cache):
     """Mistake: the mask taken from the output with >= 0; out = max(x, 0) is >= 0
     everywhere, so every gradient passes. Here the cache is x, so the output is
@@ -1007,27 +953,23 @@ def relu_backward_output_mask(dout, cache):
     return dout * (out >= 0)
 
 
-@mistake("relu", diagnosis="multiplied by the output", replaces="relu_backward")
 def relu_backward_times_output(dout, cache):
     """Mistake: dout * relu(x) instead of dout * (x > 0)."""
     import numpy as np
     return dout * np.maximum(cache, 0)
 
 
-@mistake("leaky_relu", diagnosis="slope 0.01 missing", replaces="leaky_relu_backward")
 def leaky_relu_backward_no_slope(dout, cache):
     """Mistake: the ReLU backward (0 for x <= 0) instead of the slope 0.01."""
     return dout * (cache > 0)
 
 
-@mistake("leaky_relu", replaces="leaky_relu_forward")
 def leaky_relu_forward_wrong_slope(x):
     """Mistake: slope 0.1 instead of 0.01 for negative inputs."""
     import numpy as np
     return np.where(x > 0, x, 0.1 * x), x
 
 
-@mistake("identity", diagnosis="all zeros", replaces="identity_backward")
 def identity_backward_zeros(dout, cache):
     """Mistake: no gradient passed back."""
     import numpy as np
@@ -1036,7 +978,6 @@ def identity_backward_zeros(dout, cache):
 
 # ---- mse_softmax
 
-@mistake("mse_softmax", diagnosis="only the diagonal")
 def mse_softmax_diagonal(logits, y):
     """Mistake: dL/dP times only the diagonal p(1-p) of the softmax Jacobian."""
     import numpy as np
@@ -1047,7 +988,6 @@ def mse_softmax_diagonal(logits, y):
     return float(np.sum(R**2) / (2 * N)), R / N * P * (1 - P)
 
 
-@mistake("mse_softmax", diagnosis="Jacobian left out")
 def mse_softmax_no_jacobian(logits, y):
     """Mistake: dL/dP = (P - Y)/N returned as dL/dlogits; the softmax is skipped."""
     import numpy as np
@@ -1058,7 +998,6 @@ def mse_softmax_no_jacobian(logits, y):
     return float(np.sum(R**2) / (2 * N)), R / N
 
 
-@mistake("mse_softmax", diagnosis="missing 1/N")
 def mse_softmax_no_mean(logits, y):
     """Mistake: the gradient of the summed loss (missing 1/N)."""
     import numpy as np
@@ -1071,7 +1010,6 @@ def mse_softmax_no_mean(logits, y):
 
 # ---- xavier_init
 
-@mistake("xavier_init", diagnosis="exceeds the Glorot limit")
 def xavier_init_fan_in_only(fan_in, fan_out, rng):
     """Mistake: limit sqrt(6 / fan_in) (He-style), too wide."""
     import numpy as np
@@ -1079,14 +1017,12 @@ def xavier_init_fan_in_only(fan_in, fan_out, rng):
     return rng.uniform(-a, a, size=(fan_in, fan_out))
 
 
-@mistake("xavier_init", diagnosis="exceeds the Glorot limit")
 def xavier_init_normal(fan_in, fan_out, rng):
     """Mistake: a normal distribution with the right variance, not the uniform one."""
     import numpy as np
     return rng.normal(0.0, np.sqrt(2.0 / (fan_in + fan_out)), size=(fan_in, fan_out))
 
 
-@mistake("xavier_init", diagnosis="different matrices")
 def xavier_init_global_rng(fan_in, fan_out, rng):
     """Mistake: draws from np.random's global state, ignoring the rng argument."""
     import numpy as np
@@ -1094,7 +1030,6 @@ def xavier_init_global_rng(fan_in, fan_out, rng):
     return np.random.uniform(-a, a, size=(fan_in, fan_out))
 
 
-@mistake("xavier_init", diagnosis="transposed")
 def xavier_init_transposed(fan_in, fan_out, rng):
     """Mistake: shape (fan_out, fan_in)."""
     import numpy as np
@@ -1102,7 +1037,6 @@ def xavier_init_transposed(fan_in, fan_out, rng):
     return rng.uniform(-a, a, size=(fan_out, fan_in))
 
 
-@mistake("xavier_init", diagnosis="empirical variance")
 def xavier_init_variance_as_limit(fan_in, fan_out, rng):
     """Mistake: limit sqrt(2 / (fan_in + fan_out)), the standard deviation used as the
     bound (variance 3 times too small)."""
@@ -1111,7 +1045,6 @@ def xavier_init_variance_as_limit(fan_in, fan_out, rng):
     return rng.uniform(-a, a, size=(fan_in, fan_out))
 
 
-@mistake("xavier_init", diagnosis="mean of W")
 def xavier_init_positive(fan_in, fan_out, rng):
     """Mistake: U(0, a), only positive weights (mean a/2; mean(W**2) is still a**2/3)."""
     import numpy as np
@@ -1121,13 +1054,11 @@ def xavier_init_positive(fan_in, fan_out, rng):
 
 # ---- weight decay
 
-@mistake("weight_decay", diagnosis="biases decayed too")
 def add_weight_decay_biases_too(grads, params, wd):
     """Mistake: wd * params added to every key, biases included."""
     return {k: g + wd * params[k] for k, g in grads.items()}
 
 
-@mistake("weight_decay", diagnosis="in place")
 def add_weight_decay_in_place(grads, params, wd):
     """Mistake: changes the caller's grads arrays in place (the values returned are right)."""
     for k in grads:
@@ -1136,7 +1067,6 @@ def add_weight_decay_in_place(grads, params, wd):
     return grads
 
 
-@mistake("weight_decay", diagnosis="factor 2 in the L2 term")
 def add_weight_decay_factor_two(grads, params, wd):
     """Mistake: 2 wd W, the gradient of wd ||W||^2 instead of wd/2 ||W||^2."""
     return {k: (g + 2 * wd * params[k] if k.startswith("W") else g) for k, g in grads.items()}
@@ -1144,20 +1074,17 @@ def add_weight_decay_factor_two(grads, params, wd):
 
 # ---- optimisers
 
-@mistake("sgd")
 def sgd_ascent(w, dw, config):
     """Mistake: w + lr dw, a step uphill."""
     config.setdefault("learning_rate", 1e-2)
     return w + config["learning_rate"] * dw, config
 
 
-@mistake("sgd")
 def sgd_fixed_rate(w, dw, config):
     """Mistake: a hard-coded rate 0.01, ignoring config['learning_rate']."""
     return w - 0.01 * dw, config
 
 
-@mistake("momentum", diagnosis="not kept between steps")
 def momentum_forgets_velocity(w, dw, config):
     """Mistake: the velocity starts from zero at every call (never stored in config)."""
     import numpy as np
@@ -1167,7 +1094,6 @@ def momentum_forgets_velocity(w, dw, config):
     return w + v, config
 
 
-@mistake("momentum")
 def momentum_opposite_velocity(w, dw, config):
     """Mistake: velocity stored with the opposite sign (v = mu v + lr dw; w - v), which
     breaks as soon as config already holds a velocity in the contract's convention."""
@@ -1179,7 +1105,6 @@ def momentum_opposite_velocity(w, dw, config):
     return w - v, config
 
 
-@mistake("momentum")
 def momentum_wrong_default(w, dw, config):
     """Mistake: a default momentum of 0.99 instead of 0.9."""
     import numpy as np
@@ -1190,7 +1115,6 @@ def momentum_wrong_default(w, dw, config):
     return w + v, config
 
 
-@mistake("rmsprop", diagnosis="square root missing")
 def rmsprop_no_sqrt(w, dw, config):
     """Mistake: dw / (cache + eps), the square root forgotten."""
     import numpy as np
@@ -1202,7 +1126,6 @@ def rmsprop_no_sqrt(w, dw, config):
     return w - lr * dw / (cache + eps), config
 
 
-@mistake("rmsprop", diagnosis="not kept between steps")
 def rmsprop_forgets_cache(w, dw, config):
     """Mistake: the cache restarts from zero at every call."""
     import numpy as np
@@ -1213,7 +1136,6 @@ def rmsprop_forgets_cache(w, dw, config):
     return w - lr * dw / (np.sqrt(cache) + eps), config
 
 
-@mistake("rmsprop")
 def rmsprop_decay_swapped(w, dw, config):
     """Mistake: cache = (1 - d) cache + d dw^2, the decay weights swapped."""
     import numpy as np
@@ -1225,7 +1147,6 @@ def rmsprop_decay_swapped(w, dw, config):
     return w - lr * dw / (np.sqrt(cache) + eps), config
 
 
-@mistake("adam", diagnosis="without the bias correction")
 def adam_no_bias_correction(w, dw, config):
     """Mistake: m and v used without the bias correction 1 / (1 - beta**t)."""
     import numpy as np
@@ -1238,7 +1159,6 @@ def adam_no_bias_correction(w, dw, config):
     return w - lr * config["m"] / (np.sqrt(config["v"]) + eps), config
 
 
-@mistake("adam", diagnosis="NaN")
 def adam_t_late(w, dw, config):
     """Mistake: t incremented after the bias correction, so the first step divides by
     1 - beta**0 = 0."""
@@ -1257,7 +1177,6 @@ def adam_t_late(w, dw, config):
     return next_w, config
 
 
-@mistake("adam")
 def adam_t_not_stored(w, dw, config):
     """Mistake: t is never stored, so every step is bias-corrected as if it were step 1."""
     import numpy as np
@@ -1269,3 +1188,88 @@ def adam_t_not_stored(w, dw, config):
     m_hat = config["m"] / (1 - b1)
     v_hat = config["v"] / (1 - b2)
     return w - lr * m_hat / (np.sqrt(v_hat) + eps), config
+
+
+# ======================================================================= registry
+# (not decorators: a pasted function's source must not refer to this module)
+
+mistake("sigmoid", diagnosis="NaN")(sigmoid_exp_ratio)
+mistake("sigmoid", diagnosis="sign of z")(sigmoid_sign_flipped)
+mistake("sigmoid_grad", diagnosis="evaluated at z")(sigmoid_grad_at_z)
+mistake("sigmoid_grad", diagnosis="opposite sign")(sigmoid_grad_sign)
+mistake("numerical_gradient", diagnosis="forward difference")(numerical_gradient_forward)
+mistake("numerical_gradient", diagnosis="not restored")(numerical_gradient_not_restoring)
+mistake("numerical_gradient", diagnosis="off by a factor 2")(numerical_gradient_missing_half)
+mistake("logistic_loss_grad", diagnosis="missing 1/N")(logistic_loss_grad_no_mean)
+mistake("logistic_loss_grad", diagnosis="opposite sign")(logistic_loss_grad_sign)
+mistake("logistic_loss_grad", diagnosis="mixed up")(logistic_loss_grad_mixed_up)
+mistake("logistic_loss_grad", diagnosis="expected shape")(logistic_loss_grad_column)
+mistake("softmax", diagnosis="changed its argument Z in place")(softmax_global_max_in_place)
+mistake("softmax", diagnosis="NaN")(softmax_global_max)
+mistake("softmax", diagnosis="NaN")(softmax_unshifted)
+mistake("softmax", diagnosis="columns")(softmax_axis0)
+mistake("softmax_jacobian", diagnosis="only the diagonal")(softmax_jacobian_diagonal)
+mistake("softmax_jacobian", diagnosis="sign of the p p^T")(softmax_jacobian_plus)
+mistake("softmax_loss_grad", diagnosis="missing 1/N")(softmax_loss_grad_no_mean)
+mistake("softmax_loss_grad", diagnosis="only the diagonal")(softmax_loss_grad_diagonal)
+mistake("softmax_loss_grad", diagnosis="transposed")(softmax_loss_grad_transposed)
+mistake("softmax_loss_grad", diagnosis="opposite sign")(softmax_loss_grad_sign)
+mistake("l2_penalty", diagnosis="factor 2 in the L2 term")(l2_penalty_factor_two)
+mistake("l2_penalty", diagnosis="opposite sign")(l2_penalty_sign)
+mistake("l1_penalty", diagnosis="L2 gradient")(l1_penalty_l2_gradient)
+mistake("l1_penalty")(l1_penalty_subgradient_one)
+mistake("two_layer_loss_grad", diagnosis="missing bias gradient")(two_layer_no_bias_grads)
+mistake("two_layer_loss_grad", diagnosis="sigmoid derivative")(two_layer_no_sigmoid_derivative)
+mistake("two_layer_loss_grad", diagnosis="missing 1/N")(two_layer_no_mean)
+mistake("two_layer_loss_grad", diagnosis="sum over the batch")(two_layer_bias_not_summed)
+mistake("lr_annealing", diagnosis="t*T")(lr_annealing_times)
+mistake("lr_annealing", hard_coded=True)(lr_annealing_hard_coded)
+mistake("lr_step_decay", diagnosis="true division")(lr_step_decay_true_division)
+mistake("lr_step_decay", diagnosis="one step early")(lr_step_decay_early)
+mistake("logistic_predict", diagnosis="> 0.5 instead of >= 0.5")(logistic_predict_strict)
+mistake("logistic_predict", diagnosis="integer labels")(logistic_predict_float)
+mistake("logistic_predict", diagnosis="flipped")(logistic_predict_flipped)
+mistake("regularized_logistic_loss_grad", diagnosis="missing regularisation term")(regularized_logistic_no_penalty_gradient)
+mistake("regularized_logistic_loss_grad", diagnosis="bias w[0] penalised")(regularized_logistic_penalises_bias)
+mistake("regularized_logistic_loss_grad", diagnosis="factor 2 in the L2 term")(regularized_logistic_factor_two)
+mistake("regularized_logistic_loss_grad", diagnosis="divided by N")(regularized_logistic_penalty_over_n)
+mistake("softmax_cross_entropy", diagnosis="NaN/inf")(softmax_cross_entropy_log_of_softmax)
+mistake("softmax_cross_entropy", diagnosis="missing 1/N")(softmax_cross_entropy_no_mean)
+mistake("softmax_cross_entropy", diagnosis="only the diagonal")(softmax_cross_entropy_diagonal)
+mistake("softmax_regression_loss_grad", diagnosis="missing regularisation term")(softmax_regression_no_penalty_gradient)
+mistake("softmax_regression_loss_grad", diagnosis="bias b penalised")(softmax_regression_penalises_bias)
+mistake("softmax_regression_loss_grad", diagnosis="missing bias gradient")(softmax_regression_no_bias_gradient)
+mistake("dense", diagnosis="transposed", replaces="dense_backward")(dense_backward_transposed)
+mistake("dense", diagnosis="missing bias gradient", replaces="dense_backward")(dense_backward_no_db)
+mistake("dense", diagnosis="sum over the batch", replaces="dense_backward")(dense_backward_db_not_summed)
+mistake("dense", diagnosis="missing bias term", replaces="dense_forward")(dense_forward_no_bias)
+mistake("sigmoid_layer", diagnosis="evaluated at x", replaces="sigmoid_backward")(sigmoid_backward_from_input)
+mistake("tanh", diagnosis="1 - x**2", replaces="tanh_backward")(tanh_backward_from_input)
+mistake("relu", diagnosis=">= 0", replaces="relu_backward")(relu_backward_output_mask)
+mistake("relu", diagnosis="multiplied by the output", replaces="relu_backward")(relu_backward_times_output)
+mistake("leaky_relu", diagnosis="slope 0.01 missing", replaces="leaky_relu_backward")(leaky_relu_backward_no_slope)
+mistake("leaky_relu", replaces="leaky_relu_forward")(leaky_relu_forward_wrong_slope)
+mistake("identity", diagnosis="all zeros", replaces="identity_backward")(identity_backward_zeros)
+mistake("mse_softmax", diagnosis="only the diagonal")(mse_softmax_diagonal)
+mistake("mse_softmax", diagnosis="Jacobian left out")(mse_softmax_no_jacobian)
+mistake("mse_softmax", diagnosis="missing 1/N")(mse_softmax_no_mean)
+mistake("xavier_init", diagnosis="exceeds the Glorot limit")(xavier_init_fan_in_only)
+mistake("xavier_init", diagnosis="exceeds the Glorot limit")(xavier_init_normal)
+mistake("xavier_init", diagnosis="different matrices")(xavier_init_global_rng)
+mistake("xavier_init", diagnosis="transposed")(xavier_init_transposed)
+mistake("xavier_init", diagnosis="empirical variance")(xavier_init_variance_as_limit)
+mistake("xavier_init", diagnosis="mean of W")(xavier_init_positive)
+mistake("weight_decay", diagnosis="biases decayed too")(add_weight_decay_biases_too)
+mistake("weight_decay", diagnosis="in place")(add_weight_decay_in_place)
+mistake("weight_decay", diagnosis="factor 2 in the L2 term")(add_weight_decay_factor_two)
+mistake("sgd")(sgd_ascent)
+mistake("sgd")(sgd_fixed_rate)
+mistake("momentum", diagnosis="not kept between steps")(momentum_forgets_velocity)
+mistake("momentum")(momentum_opposite_velocity)
+mistake("momentum")(momentum_wrong_default)
+mistake("rmsprop", diagnosis="square root missing")(rmsprop_no_sqrt)
+mistake("rmsprop", diagnosis="not kept between steps")(rmsprop_forgets_cache)
+mistake("rmsprop")(rmsprop_decay_swapped)
+mistake("adam", diagnosis="without the bias correction")(adam_no_bias_correction)
+mistake("adam", diagnosis="NaN")(adam_t_late)
+mistake("adam")(adam_t_not_stored)
