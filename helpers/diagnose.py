@@ -140,11 +140,11 @@ def _shape_message(got_shape, exp_shape, batch_size):
     if len(got_shape) == len(exp_shape) + 1 and got_shape[1:] == exp_shape \
             and (batch_size is None or got_shape[0] == batch_size):
         return f"{text}: a missing sum over the batch (axis 0)?"
+    if int(np.prod(got_shape)) == int(np.prod(exp_shape)):
+        return f"{text}: same number of entries, an extra or missing axis (reshape/ravel)?"
     if len(got_shape) == len(exp_shape) + 1 and got_shape[:len(exp_shape)] == exp_shape:
         return (f"{text}: an extra axis; a column vector (n, 1) broadcast against a "
                 "1-D array?")
-    if int(np.prod(got_shape)) == int(np.prod(exp_shape)):
-        return f"{text}: same number of entries, an extra or missing axis (reshape/ravel)?"
     return text
 
 
