@@ -1198,7 +1198,13 @@ def _opt_cases(rule):
         cases.append(_case(f"w {shape}, {_OPT_STEPS} steps, custom settings {sorted(config)}",
                            w=rng.normal(size=shape), dws=rng.normal(size=(_OPT_STEPS,) + shape),
                            config=config))
-        if rule != "sgd":
+        if rule == "sgd":
+            shape = (2, 3, int(rng.integers(2, 5)))
+            cases.append(_case(f"w {shape}, {_OPT_STEPS} steps, learning_rate 0.5",
+                               w=rng.normal(size=shape),
+                               dws=rng.normal(size=(_OPT_STEPS,) + shape),
+                               config={"learning_rate": 0.5}))
+        else:
             shape = tuple(_dims(rng, 2, 5, 2))
             config = dict(_OPT_CUSTOM[rule])
             state = {"momentum": {"velocity": rng.normal(0, 0.1, size=shape)},
