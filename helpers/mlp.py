@@ -261,6 +261,8 @@ class MLP:
         y = np.asarray(y)
         if y.shape != (X.shape[0],):
             raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
+        if X.shape[0] == 0:
+            raise ValueError("evaluate needs at least one row in X")
         total, correct = 0.0, 0
         for start in range(0, X.shape[0], batch_size):
             chunk, labels = X[start:start + batch_size], y[start:start + batch_size]
@@ -295,9 +297,9 @@ def train(model, X_train, y_train, *, X_hold=None, y_hold=None, X_test=None, y_t
     """Train ``model`` with minibatches; no early stopping: all ``epochs`` are run.
 
     X_* : (N, D) already standardised; y_* : int labels (N,). Hold-out and test sets are
-    optional. Every ``eval_every`` iterations the data loss is measured on the first
-    ``n_eval_train`` training rows, the hold-out and the test set; after each epoch the
-    hold-out loss and accuracy. ``optim_config`` holds the rule's other keys (e.g.
+    optional. Every ``eval_every`` iterations (never if None, e.g. when timing) the data
+    loss is measured on the first ``n_eval_train`` training rows, the hold-out and the
+    test set; after each epoch the hold-out loss and accuracy. ``optim_config`` holds the rule's other keys (e.g.
     ``{"momentum": 0.9}``); the rule updates ``model.theta`` in place. ``schedule``, if
     given, maps the epoch index (0, 1, ...) to the learning rate used in that epoch.
 
@@ -313,14 +315,15 @@ def train(model, X_train, y_train, *, X_hold=None, y_hold=None, X_test=None, y_t
     n = X_train.shape[0]
     if y_train.shape != (n,):
         raise ValueError(f"y_train must have shape ({n},), got {y_train.shape}")
-    if batch_size < 1 or epochs < 0 or eval_every < 1:
+    if batch_size < 1 or epochs < 0 or (eval_every is not None and eval_every < 1):
         raise ValueError("batch_size and eval_every must be >= 1 and epochs >= 0")
     sets = {}
     if X_hold is not None and len(X_hold):
         sets["hold"] = (model._as_input(X_hold), np.asarray(y_hold))
     if X_test is not None and len(X_test):
         sets["test"] = (model._as_input(X_test), np.asarray(y_test))
-    sets["train"] = (X_train[:n_eval_train], y_train[:n_eval_train])
+    if n_eval_train > 0:
+        sets["train"] = (X_train[:n_eval_train], y_train[:n_eval_train])
 
     config = dict(optim_config or {})
     config["learning_rate"] = learning_rate
@@ -341,7 +344,8 @@ def train(model, X_train, y_train, *, X_hold=None, y_hold=None, X_test=None, y_t
     steps_per_epoch = math.ceil(n / batch_size)
     bar = tqdm(total=epochs * steps_per_epoch, desc=desc or f"{model.activation}/{optimizer}",
                disable=not progress, leave=False, mininterval=0.5)
-    log(0)
+    if eval_every is not None:
+        log(0)
     iteration = 0
     for epoch in range(epochs):
         if schedule is not None:
@@ -360,7 +364,7 @@ def train(model, X_train, y_train, *, X_hold=None, y_hold=None, X_test=None, y_t
             step(model.theta, model.grad, config)
             history["batch_loss"].append(loss)
             iteration += 1
-            if iteration % eval_every == 0:
+            if eval_every is not None and iteration % eval_every == 0:
                 log(iteration)
             bar.update(1)
         if "hold" in sets:
@@ -371,6 +375,6 @@ def train(model, X_train, y_train, *, X_hold=None, y_hold=None, X_test=None, y_t
         history["epoch_hold_acc"].append(hold_acc)
         bar.set_postfix(hold_acc=f"{hold_acc:.4f}")
     bar.close()
-    if history["iteration"][-1] != iteration:
+    if eval_every is not None and history["iteration"][-1] != iteration:
         log(iteration)
     return history

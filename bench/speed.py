@@ -1,0 +1,289 @@
+"""Seconds per training epoch of the helpers MLP next to scikit-learn (and PyTorch).
+
+What is timed (``python -m bench``; ``--quick`` shrinks every size for the tests):
+
+- ``helpers_epoch_s``: one epoch of ``helpers.mlp.train`` (float32, 784-500-250-100-10,
+  ReLU, softmax cross-entropy, minibatches of 64, plain SGD, no evaluation), on
+  60,000 synthetic standard-normal images with random labels: the work per step does
+  not depend on the pixel values, and the benchmark then runs without MNIST on disk.
+- ``helpers_adam_epoch_s``: the same epoch with Adam (``helpers.optim.adam_inplace``).
+- ``sklearn_epoch_s``: ``MLPClassifier`` with the same layers, solver "sgd" without
+  momentum, the same batch size, ``alpha=0``, no early stopping, ``max_iter=1`` (one
+  epoch; the convergence warning is silenced), on the same float32 data.
+- ``torch_epoch_s``: the same network and SGD in PyTorch on the CPU, if installed; else null.
+- ``matmul_gflops``: the machine's float32 matrix-product rate in this run, best of a
+  few ``(n, n) @ (n, n)`` products (2 n^3 flops each).
+
+``fraction_of_peak`` = epoch flops / ``helpers_epoch_s`` / matmul rate, where the epoch's
+flops count the matrix products only: per layer with ``fan_in x fan_out`` weights,
+``2 N fan_in fan_out`` forward and twice that backward (``dW = x.T @ dz`` and
+``dx = dz @ W.T``), i.e. ``6 N P_W`` for ``P_W`` weights. The helpers MLP skips ``dx``
+of the input layer (nothing needs dL/dX), so it performs ``epoch_flops_performed``,
+less than the counted ``epoch_flops``; both are reported. Every time is the best of
+``repeats`` epochs (the machine is shared: the minimum is the least disturbed run).
+The whole set is measured twice: with the default threads (all cores) at the top level
+of the JSON, and with one thread per library under ``"single_thread"``.
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from helpers import mlp
+
+SIZES = (784, 500, 250, 100, 10)
+FULL = {"images": 60_000, "matmul_n": 2048, "repeats": 3}
+QUICK = {"images": 640, "matmul_n": 256, "repeats": 1}
+BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
+            "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def epoch_flops(n_images, sizes=SIZES):
+    """Counted matmul flops of one epoch: 6 N sum(fan_in * fan_out) (see the module doc)."""
+    return 6 * n_images * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def performed_flops(n_images, sizes=SIZES):
+    """Matmul flops the helpers MLP really performs: the counted ones minus dx of layer 1."""
+    return epoch_flops(n_images, sizes) - 2 * n_images * sizes[0] * sizes[1]
+
+
+def matmul_gflops(n, repeats=5):
+    """Best float32 ``(n, n) @ (n, n)`` rate in GFLOP/s over ``repeats`` products."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    c = np.empty((n, n), np.float32)
+    np.matmul(a, b, out=c)                       # warm-up: threads, caches, page faults
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.matmul(a, b, out=c)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
+def synthetic_data(n_images, sizes=SIZES, seed=0):
+    """Standard-normal float32 images (n, D) and random int64 labels (n,)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_images, sizes[0]), dtype=np.float32)
+    y = rng.integers(0, sizes[-1], n_images)
+    return X, y
+
+
+def helpers_epoch(X, y, optimizer, learning_rate, repeats, sizes=SIZES, batch_size=64):
+    """Best wall time of one ``mlp.train`` epoch (no evaluation) over ``repeats`` epochs."""
+    model = mlp.MLP(sizes, activation="relu", seed=0)
+    config = {}
+    best = math.inf
+    for r in range(repeats):
+        start = time.perf_counter()
+        mlp.train(model, X, y, optimizer=optimizer, learning_rate=learning_rate,
+                  optim_config=config, epochs=1, batch_size=batch_size, eval_every=None,
+                  n_eval_train=0, seed=r, progress=False)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def sklearn_epoch(X, y, repeats, sizes=SIZES, batch_size=64, learning_rate=0.01):
+    """Best wall time of ``MLPClassifier(solver="sgd", max_iter=1).fit`` (one epoch)."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    best = math.inf
+    for r in range(repeats):
+        clf = MLPClassifier(hidden_layer_sizes=sizes[1:-1], activation="relu", solver="sgd",
+                            learning_rate_init=learning_rate, momentum=0.0,
+                            nesterovs_momentum=False, batch_size=batch_size, alpha=0.0,
+                            max_iter=1, early_stopping=False, shuffle=True, random_state=r)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=ConvergenceWarning)
+            clf.fit(X, y)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def torch_epoch(X, y, repeats, sizes=SIZES, batch_size=64, learning_rate=0.01):
+    """Best wall time of one PyTorch CPU epoch (same network, plain SGD), or None."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.manual_seed(0)
+    modules = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        modules.append(torch.nn.Linear(fan_in, fan_out))
+        if i < len(sizes) - 2:
+            modules.append(torch.nn.ReLU())
+    net = torch.nn.Sequential(*modules)
+    opt = torch.optim.SGD(net.parameters(), lr=learning_rate)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    best = math.inf
+    for r in range(repeats):
+        order = torch.randperm(len(Xt), generator=torch.Generator().manual_seed(r))
+        start = time.perf_counter()
+        for idx in order.split(batch_size):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(Xt[idx]), yt[idx]).backward()
+            opt.step()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def blas_info():
+    """Which BLAS numpy runs (library, kernel architecture, threads) and the BLAS env vars."""
+    info = {"libraries": [], "env": {k: os.environ[k] for k in BLAS_ENV if k in os.environ}}
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        info["libraries"] = "threadpoolctl not installed"
+        return info
+    for lib in threadpool_info():
+        if lib.get("user_api") == "blas":
+            info["libraries"].append({k: lib.get(k) for k in
+                                      ("internal_api", "version", "architecture",
+                                       "num_threads", "filepath")})
+    return info
+
+
+def _measure(X, y, reps, matmul_n, with_torch):
+    """The five timings and the matmul rate, with whatever thread settings are active."""
+    out = {"matmul_gflops": matmul_gflops(matmul_n)}
+    out["helpers_epoch_s"] = helpers_epoch(X, y, "sgd", 0.01, reps)
+    out["helpers_adam_epoch_s"] = helpers_epoch(X, y, "adam", 1e-3, reps)
+    out["sklearn_epoch_s"] = sklearn_epoch(X, y, reps)
+    out["torch_epoch_s"] = torch_epoch(X, y, reps) if with_torch else None
+    # the rate again at the end: the larger of the two is the machine's best in this run
+    out["matmul_gflops"] = max(out["matmul_gflops"], matmul_gflops(matmul_n))
+    flops = epoch_flops(len(X))
+    out["helpers_gflops"] = flops / out["helpers_epoch_s"] / 1e9
+    out["fraction_of_peak"] = out["helpers_gflops"] / out["matmul_gflops"]
+    out["adam_over_sgd"] = out["helpers_adam_epoch_s"] / out["helpers_epoch_s"]
+    out["speedup_vs_sklearn"] = out["sklearn_epoch_s"] / out["helpers_epoch_s"]
+    out["speedup_vs_torch"] = (None if out["torch_epoch_s"] is None
+                               else out["torch_epoch_s"] / out["helpers_epoch_s"])
+    return out
+
+
+def _single_thread(X, y, reps, matmul_n, with_torch):
+    """The same measurements with every library limited to one thread (BLAS and torch)."""
+    from threadpoolctl import threadpool_limits
+
+    torch_threads = None
+    if with_torch:
+        try:
+            import torch
+            torch_threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+        except ImportError:
+            pass
+    try:
+        with threadpool_limits(limits=1):
+            return _measure(X, y, reps, matmul_n, with_torch)
+    finally:
+        if torch_threads is not None:
+            torch.set_num_threads(torch_threads)
+
+
+def run(quick=False, output=None, repeats=None, images=None, with_torch=True,
+        single_thread=True):
+    """Run every measurement and write the JSON report. Returns the result dict.
+
+    The top-level timings use the default thread settings (all cores); with
+    ``single_thread`` the same set is repeated with one thread per library, which is
+    less sensitive to other jobs on a shared machine, under ``"single_thread"``.
+    """
+    settings = dict(QUICK if quick else FULL)
+    if repeats is not None:
+        settings["repeats"] = repeats
+    if images is not None:
+        settings["images"] = images
+    n, reps = settings["images"], settings["repeats"]
+    if n < 64 or reps < 1:
+        raise ValueError(f"need at least 64 images and 1 repeat, got images={n}, repeats={reps}")
+    X, y = synthetic_data(n)
+    load_before = os.getloadavg()
+    result = {"quick": quick, "images": n, "batch_size": 64, "sizes": list(SIZES),
+              "repeats": reps, "dtype": "float32"}
+    result["epoch_flops"] = epoch_flops(n)
+    result["epoch_flops_performed"] = performed_flops(n)
+    result.update(_measure(X, y, reps, settings["matmul_n"], with_torch))
+    if single_thread:
+        result["single_thread"] = _single_thread(X, y, reps, settings["matmul_n"], with_torch)
+    result["blas"] = blas_info()          # after the runs: scikit-learn's BLAS is loaded too
+    result["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
+                         "python": platform.python_version(), "numpy": np.__version__,
+                         "loadavg_before": load_before, "loadavg_after": os.getloadavg()}
+    output = Path(output) if output is not None else ROOT / "build" / "bench.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    result["output"] = str(output)
+    return result
+
+
+def _table_rows(result):
+    def seconds(v):
+        return "not installed" if v is None else f"{v:8.3f} s"
+
+    lines = [f"  helpers MLP, SGD        {seconds(result['helpers_epoch_s'])}",
+             f"  helpers MLP, Adam       {seconds(result['helpers_adam_epoch_s'])}",
+             f"  scikit-learn, SGD       {seconds(result['sklearn_epoch_s'])}",
+             f"  PyTorch (CPU), SGD      {seconds(result['torch_epoch_s'])}",
+             f"  float32 matmul peak     {result['matmul_gflops']:8.1f} GFLOP/s",
+             f"  helpers MLP rate        {result['helpers_gflops']:8.1f} GFLOP/s "
+             f"(counted 6*N*weights flops per epoch)",
+             f"  fraction of peak        {result['fraction_of_peak']:8.2f}   (target >= 0.70)",
+             f"  Adam / SGD epoch        {result['adam_over_sgd']:8.2f}   (target <= 1.3)",
+             f"  scikit-learn / helpers  {result['speedup_vs_sklearn']:8.2f}   (target > 1)"]
+    if result["torch_epoch_s"] is not None:
+        lines.append(f"  PyTorch / helpers       {result['speedup_vs_torch']:8.2f}   (target > 1)")
+    return lines
+
+
+def format_table(result):
+    """The printed summary: one line per measurement, ratios at the end."""
+    n = result["images"]
+    lines = [f"one epoch = {n:,} images, batch 64, {'-'.join(map(str, result['sizes']))}, "
+             f"float32, best of {result['repeats']}", "default threads:"]
+    lines += _table_rows(result)
+    if "single_thread" in result:
+        lines += ["one thread per library:"] + _table_rows(result["single_thread"])
+    blas = result["blas"]["libraries"]
+    if isinstance(blas, list):
+        for lib in blas:
+            lines.append(f"  BLAS: {lib['internal_api']} {lib['version']}, kernel "
+                         f"{lib['architecture']}, {lib['num_threads']} threads")
+    if result["blas"]["env"]:
+        lines.append(f"  BLAS environment: {result['blas']['env']}")
+    load = result["machine"]["loadavg_before"][0], result["machine"]["loadavg_after"][0]
+    lines.append(f"  load average before/after: {load[0]:.2f} / {load[1]:.2f} "
+                 f"on {result['machine']['cpus']} CPUs")
+    lines.append(f"  written to {result['output']}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes (for the tests): 640 images, one repeat")
+    parser.add_argument("--output", default=None,
+                        help="JSON file to write (default build/bench.json)")
+    parser.add_argument("--repeats", type=int, default=None, help="epochs timed per library")
+    parser.add_argument("--images", type=int, default=None, help="images per epoch")
+    parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
+    parser.add_argument("--no-single-thread", action="store_true",
+                        help="skip the second, one-thread-per-library set of timings")
+    args = parser.parse_args(argv)
+    result = run(quick=args.quick, output=args.output, repeats=args.repeats,
+                 images=args.images, with_torch=not args.no_torch,
+                 single_thread=not args.no_single_thread)
+    print(format_table(result))
+    return result

@@ -1,0 +1,64 @@
+"""Structure of the speed benchmark on a tiny size (``python -m bench --quick``).
+
+Speed itself is only ever measured by ``make bench``; nothing here asserts a timing."""
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from bench import speed
+
+TIMINGS = ["matmul_gflops", "helpers_epoch_s", "helpers_adam_epoch_s", "sklearn_epoch_s",
+           "helpers_gflops", "fraction_of_peak", "adam_over_sgd", "speedup_vs_sklearn"]
+
+
+def _positive(value):
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+def test_flop_count_worked_by_hand():
+    # layers 2x3 and 3x4: 6 + 12 = 18 weights; 6 flops per weight and image
+    assert speed.epoch_flops(10, (2, 3, 4)) == 6 * 10 * 18
+    # the input layer's dx (2 * N * 2 * 3) is not computed by the helpers MLP
+    assert speed.performed_flops(10, (2, 3, 4)) == 6 * 10 * 18 - 2 * 10 * 6
+    assert speed.epoch_flops(60_000) == 6 * 60_000 * (784 * 500 + 500 * 250 + 250 * 100 + 100 * 10)
+
+
+def test_quick_run_writes_every_key(tmp_path):
+    out = tmp_path / "bench.json"
+    result = speed.run(quick=True, output=out, images=128, repeats=1)
+    written = json.loads(out.read_text())
+    for part in (written, written["single_thread"]):
+        for key in TIMINGS:
+            assert _positive(part[key]), f"{key} = {part[key]!r}"
+        assert part["torch_epoch_s"] is None or _positive(part["torch_epoch_s"])
+        assert part["fraction_of_peak"] == pytest.approx(
+            written["epoch_flops"] / part["helpers_epoch_s"] / part["matmul_gflops"] / 1e9)
+        assert part["adam_over_sgd"] == pytest.approx(
+            part["helpers_adam_epoch_s"] / part["helpers_epoch_s"])
+    assert written["images"] == 128 and written["sizes"] == [784, 500, 250, 100, 10]
+    assert written["epoch_flops"] == speed.epoch_flops(128)
+    assert written["epoch_flops_performed"] < written["epoch_flops"]
+    assert isinstance(written["blas"]["libraries"], list) and written["blas"]["libraries"]
+    assert "architecture" in written["blas"]["libraries"][0]
+    assert result["output"] == str(out)
+    table = speed.format_table(result)
+    assert "fraction of peak" in table and "one thread per library" in table
+
+
+def test_bad_sizes_are_rejected(tmp_path):
+    with pytest.raises(ValueError, match="at least 64 images"):
+        speed.run(quick=True, output=tmp_path / "b.json", images=10)
+
+
+def test_command_line_quick(tmp_path):
+    out = tmp_path / "cli.json"
+    proc = subprocess.run([sys.executable, "-m", "bench", "--quick", "--images", "128",
+                           "--no-single-thread", "--output", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "helpers MLP, SGD" in proc.stdout and str(out) in proc.stdout
+    data = json.loads(out.read_text())
+    assert "single_thread" not in data and _positive(data["helpers_epoch_s"])
