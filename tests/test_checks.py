@@ -1,0 +1,330 @@
+"""helpers.checks: check() in normal and grading mode, the payload encoding, and the
+verdicts on the correct and wrong solutions of tests/mistakes.py."""
+import base64
+import json
+import re
+
+import numpy as np
+import pytest
+
+import mistakes
+from helpers import checks
+from helpers.checks import (PAYLOAD_MIME, CheckFailed, build_payload, check, collect_outputs,
+                            decode_outputs, encode_outputs, verify_payload)
+from helpers.exercises import EXERCISES, StudentError, verify
+
+# wrong student code overflows and divides by zero on purpose
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+ALL_MISTAKES = [m for ms in mistakes.MISTAKES.values() for m in ms]
+
+
+@pytest.fixture(autouse=True)
+def normal_mode(monkeypatch):
+    monkeypatch.delenv("COURSE_GRADING", raising=False)
+    monkeypatch.delenv("COURSE_CHECK_SEED", raising=False)
+
+
+def test_every_exercise_has_a_correct_solution_and_mistakes():
+    assert set(mistakes.CORRECT) == set(EXERCISES)
+    for name, functions in mistakes.CORRECT.items():
+        assert [f.__name__ for f in functions] == list(EXERCISES[name].functions)
+    assert set(mistakes.MISTAKES) == set(EXERCISES)
+    for m in ALL_MISTAKES:
+        assert m.__doc__ and m.__doc__.startswith("Mistake"), m.__name__
+        assert "import numpy as np" in mistakes.student_source(m) or "np." not in \
+            mistakes.student_source(m), m.__name__
+
+
+# ------------------------------------------------------------------- correct code
+
+@pytest.mark.parametrize("name", sorted(mistakes.CORRECT))
+def test_correct_solutions_pass_visible_hidden_and_random_seeds(name, monkeypatch, capsys):
+    functions = mistakes.CORRECT[name]
+    for seed in (None, "31337", "8"):
+        if seed:
+            monkeypatch.setenv("COURSE_CHECK_SEED", seed)
+        for hidden in (False, True):
+            check(name, *functions, hidden=hidden)
+            line = capsys.readouterr().out.strip()
+            assert re.fullmatch(rf"{name}: \d+ random cases passed \((max relative error "
+                                r"\S+, bound 1e-06|exact match|all properties hold)\)", line), line
+
+
+def test_the_pasted_source_of_a_correct_solution_works_alone(capsys):
+    namespace = {}
+    exec(mistakes.student_source(mistakes.softmax_loss_grad), namespace)
+    check("softmax_loss_grad", namespace["softmax_loss_grad"])
+    assert "passed" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ wrong code
+
+@pytest.mark.parametrize("func", [m for m in ALL_MISTAKES if not m.hard_coded],
+                         ids=lambda m: m.__name__)
+def test_every_mistake_fails_with_its_diagnosis(func):
+    with pytest.raises(CheckFailed) as info:
+        check(func.exercise, *mistakes.as_student_functions(func))
+    message = str(info.value)
+    assert message.startswith(f"{func.exercise}: case ")
+    if func.diagnosis:
+        assert func.diagnosis in message, message
+
+
+@pytest.mark.parametrize("func", [m for m in ALL_MISTAKES if not m.hard_coded],
+                         ids=lambda m: m.__name__)
+def test_every_mistake_fails_the_hidden_check_too(func):
+    with pytest.raises(CheckFailed):
+        check(func.exercise, *mistakes.as_student_functions(func), hidden=True)
+
+
+@pytest.mark.parametrize("func", [m for m in ALL_MISTAKES if not m.hard_coded],
+                         ids=lambda m: m.__name__)
+def test_pasted_mistake_source_behaves_like_the_function(func):
+    namespace = {}
+    exec(mistakes.student_source(func), namespace)
+    pasted = namespace[func.replaces]
+    functions = tuple(pasted if f is func else f for f in mistakes.as_student_functions(func))
+    with pytest.raises(CheckFailed):
+        check(func.exercise, *functions)
+
+
+def test_a_hard_coded_answer_passes_only_the_seed_it_was_captured_from(monkeypatch, capsys):
+    hard = [m for m in ALL_MISTAKES if m.hard_coded]
+    assert hard
+    for func in hard:
+        check(func.exercise, *mistakes.as_student_functions(func))      # default visible seed
+        assert "passed" in capsys.readouterr().out
+        with pytest.raises(CheckFailed):
+            check(func.exercise, *mistakes.as_student_functions(func), hidden=True)
+        monkeypatch.setenv("COURSE_CHECK_SEED", "271828")
+        with pytest.raises(CheckFailed) as info:
+            check(func.exercise, *mistakes.as_student_functions(func))
+        assert "raised KeyError" in str(info.value)
+        monkeypatch.delenv("COURSE_CHECK_SEED")
+
+
+def test_a_failure_message_shows_the_case_excerpts_and_error():
+    with pytest.raises(CheckFailed) as info:
+        check("logistic_loss_grad", mistakes.logistic_loss_grad_no_mean)
+    message = str(info.value)
+    assert "case 1 of" in message and "N=" in message
+    assert "expected: [" in message and "got: [" in message
+    assert re.search(r"relative error \d\.\d\de-?\d+ > 1e-06", message)
+    assert "likely mistake: dw: a missing 1/N" in message
+
+
+def test_an_exception_in_student_code_is_reported_with_its_line():
+    def sigmoid(z):
+        return np.exp(z) / undefined_name  # noqa: F821
+    with pytest.raises(CheckFailed) as info:
+        check("sigmoid", sigmoid)
+    assert "sigmoid raised NameError" in str(info.value)
+    assert "undefined_name" in str(info.value)
+
+
+@pytest.mark.parametrize("args,error", [
+    (("no_such_exercise", len), ValueError),
+    (("dense", mistakes.dense_forward), TypeError),               # one of two functions
+    (("sigmoid", "sigmoid"), TypeError),                          # not callable
+    (("sigmoid", mistakes.sigmoid, mistakes.sigmoid), TypeError),
+])
+def test_wrong_calls_raise_clear_errors(args, error):
+    with pytest.raises(error) as info:
+        check(*args)
+    assert "sigmoid" in str(info.value) or "dense" in str(info.value) or \
+        "no_such_exercise" in str(info.value)
+
+
+def test_hidden_must_be_a_bool():
+    with pytest.raises(TypeError):
+        check("sigmoid", mistakes.sigmoid, hidden="yes")
+
+
+# ------------------------------------------------------------------ grading mode
+
+def _grading_payload(monkeypatch, exercise, functions, hidden=False, seed="4242"):
+    """Run check() in grading mode and return the payload it displayed (JSON round trip)."""
+    shown = []
+    monkeypatch.setenv("COURSE_GRADING", "1")
+    monkeypatch.setenv("COURSE_CHECK_SEED", seed)
+    import IPython.display
+    monkeypatch.setattr(IPython.display, "display",
+                        lambda obj, raw=False: shown.append((obj, raw)))
+    assert check(exercise, *functions, hidden=hidden) is None        # never raises
+    monkeypatch.delenv("COURSE_GRADING")
+    assert len(shown) == 1
+    data, raw = shown[0]
+    assert raw and set(data) == {PAYLOAD_MIME, "text/plain"}
+    payload = json.loads(json.dumps(data[PAYLOAD_MIME], allow_nan=False))  # strict JSON
+    assert set(payload) == {"exercise", "hidden", "seed", "outputs"}
+    assert payload["exercise"] == exercise and payload["hidden"] is hidden
+    assert payload["seed"] == seed
+    return payload
+
+
+def _normal_verdict(monkeypatch, exercise, functions, hidden=False, seed="4242"):
+    monkeypatch.setenv("COURSE_CHECK_SEED", seed)
+    try:
+        check(exercise, *functions, hidden=hidden)
+        return True, None
+    except CheckFailed as exc:
+        return False, str(exc)
+
+
+@pytest.mark.parametrize("func", ALL_MISTAKES, ids=lambda m: m.__name__)
+def test_grading_mode_payload_gives_the_normal_mode_verdict_for_mistakes(func, monkeypatch,
+                                                                         capsys):
+    functions = mistakes.as_student_functions(func)
+    payload = _grading_payload(monkeypatch, func.exercise, functions)
+    graded = verify_payload(payload)
+    passed, message = _normal_verdict(monkeypatch, func.exercise, functions)
+    assert not graded.passed and not passed
+    assert graded.message == message
+
+
+@pytest.mark.parametrize("name", sorted(mistakes.CORRECT))
+def test_grading_mode_payload_passes_correct_solutions(name, monkeypatch, capsys):
+    for hidden in (False, True):
+        payload = _grading_payload(monkeypatch, name, mistakes.CORRECT[name], hidden=hidden)
+        verdict = verify_payload(payload)
+        assert verdict.passed, verdict.message
+        # the grader's own call, as in grader/preprocessors.py
+        again = verify(name, payload["seed"], hidden, decode_outputs(payload["outputs"]))
+        assert again == verdict
+
+
+def test_grading_mode_prints_no_verdict(monkeypatch, capsys):
+    _grading_payload(monkeypatch, "sigmoid", (mistakes.sigmoid_exp_ratio,))
+    assert "passed" not in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- tampering
+
+def _good_payload(name="softmax_loss_grad", seed="99"):
+    outputs = collect_outputs(name, mistakes.CORRECT[name], seed, False)
+    return json.loads(json.dumps(build_payload(name, False, seed, outputs)))
+
+
+def test_the_untampered_payload_passes():
+    assert verify_payload(_good_payload()).passed
+
+
+def _set_array(enc, value):
+    """Replace an encoded array's data/shape/dtype by those of ``value``."""
+    enc.update(encode_outputs(np.asarray(value)))
+
+
+@pytest.mark.parametrize("tamper,words", [
+    (lambda p: p["outputs"].pop(), "expected 3 cases, got 2"),
+    (lambda p: p["outputs"].append(p["outputs"][0]), "expected 3 cases, got 4"),
+    (lambda p: p.__setitem__("outputs", {}), "malformed outputs"),
+    (lambda p: p.__setitem__("outputs", "text"), "expected a list"),
+    (lambda p: p["outputs"].__setitem__(0, "a string"), "malformed output"),
+    (lambda p: p["outputs"][0]["__dict__"].__setitem__("dW", "text"), "dW: expected"),
+    (lambda p: p["outputs"][0]["__dict__"].__setitem__("dW", {"__float__": "nan"}), "dW"),
+    (lambda p: _set_array(p["outputs"][0]["__dict__"]["dW"], np.zeros((2, 2))),
+     "expected shape"),
+    (lambda p: _set_array(p["outputs"][0]["__dict__"]["dW"],
+                          np.full(decode_outputs(p["outputs"][0]["__dict__"]["dW"]).shape,
+                                  np.nan)), "NaN/inf"),
+    (lambda p: p["outputs"][0]["__dict__"]["dW"].__setitem__("shape", [10**9, 10**9]),
+     "exceeds"),
+    (lambda p: p["outputs"][0]["__dict__"]["dW"].__setitem__("shape", [-1, 2]),
+     "bad array shape"),
+    (lambda p: p["outputs"][0]["__dict__"]["dW"].__setitem__("dtype", "|O"), "dtype"),
+    (lambda p: p["outputs"][0]["__dict__"]["dW"].__setitem__("dtype", ">f8"), "little-endian"),
+    (lambda p: p["outputs"][0]["__dict__"]["dW"].__setitem__("__ndarray__", "!!!!"),
+     "does not match"),
+    (lambda p: p["outputs"][0]["__dict__"].pop("loss"), "missing ['loss']"),
+    (lambda p: p.__setitem__("exercise", "no_such_exercise"), "unknown exercise"),
+    (lambda p: p.__setitem__("hidden", "no"), "malformed payload"),
+    (lambda p: p.pop("seed"), "missing ['seed']"),
+    (lambda p: p.__setitem__("seed", "100"), "differs from the reference"),
+])
+def test_tampered_payloads_fail_cleanly(tamper, words):
+    payload = _good_payload()
+    tamper(payload)
+    verdict = verify_payload(payload)
+    assert not verdict.passed
+    assert words in verdict.message, verdict.message
+
+
+def test_a_non_dict_payload_fails_cleanly():
+    for payload in (None, [], "x", 3):
+        assert not verify_payload(payload).passed
+
+
+# ------------------------------------------------------------------- encoding
+
+def test_encoding_round_trips_everything_a_student_may_return():
+    value = {"a": np.arange(6, dtype=np.int32).reshape(2, 3),
+             "b": (np.float64(1.5), 2, None, True, "s", [np.float32(2.0)]),
+             "c": [np.array(3.0), np.zeros((0, 4)), np.array([1, 2], dtype=">i8")],
+             "d": float("nan"), "e": float("-inf"), "f": StudentError("raised X"),
+             "g": np.array([True, False])}
+    enc = encode_outputs(value)
+    json.dumps(enc, allow_nan=False)                   # strict JSON, no NaN literals
+    dec = decode_outputs(json.loads(json.dumps(enc)))
+    assert dec["a"].dtype == np.int32 and np.array_equal(dec["a"], value["a"])
+    assert isinstance(dec["b"], tuple) and dec["b"][1:5] == (2, None, True, "s")
+    assert dec["b"][0].shape == () and float(dec["b"][0]) == 1.5
+    assert dec["b"][5][0].dtype == np.float32
+    assert dec["c"][1].shape == (0, 4)
+    assert np.array_equal(dec["c"][2], [1, 2]) and dec["c"][2].dtype == np.int64
+    assert np.isnan(dec["d"]) and dec["e"] == float("-inf")
+    assert dec["f"] == StudentError("raised X")
+    assert dec["g"].dtype == bool
+    assert dec["a"].flags.writeable
+
+
+def test_unsupported_objects_are_encoded_as_markers_and_judged_wrong():
+    enc = encode_outputs([object(), np.array(["x"]), {1: 2}, 1j])
+    dec = decode_outputs(enc)
+    assert all(isinstance(d, StudentError) for d in dec)
+    assert "object" in dec[0].message
+
+
+@pytest.mark.parametrize("bad,words", [
+    ({"__ndarray__": "", "dtype": "<f8", "shape": [2**40, 2**40]}, "exceeds"),
+    ({"__ndarray__": "", "dtype": "<f8", "shape": [True]}, "bad array shape"),
+    ({"__ndarray__": "", "dtype": "<f8", "shape": [1] * 9}, "bad array shape"),
+    ({"__ndarray__": "", "dtype": "<U4", "shape": [1]}, "not a little-endian"),
+    ({"__ndarray__": "", "dtype": "V16", "shape": [1]}, "not a little-endian"),
+    ({"__ndarray__": "", "dtype": "no-such", "shape": [1]}, "bad array dtype"),
+    ({"__ndarray__": 5, "dtype": "<f8", "shape": [1]}, "does not match"),
+    ({"__ndarray__": "AAAA", "dtype": "<f8", "shape": [1]}, "does not match"),
+    ({"__ndarray__": "AAAAAAA=AAAA", "dtype": "<f8", "shape": [1]}, "base64"),
+    ({"__ndarray__": "", "dtype": "<f8", "shape": [1], "x": 1}, "unexpected object"),
+    ({"__float__": "1e999"}, "__float__"),
+    ({"__tuple__": "ab"}, "__tuple__"),
+    ({"__dict__": []}, "__dict__"),
+    ({"__error__": 3}, "__error__"),
+    ({"__weird__": 1}, "unexpected object"),
+    ("x" * 20_000, "string longer"),
+    (3 + 4j, "unexpected value"),
+])
+def test_malformed_encodings_raise_value_error(bad, words):
+    with pytest.raises(ValueError) as info:
+        decode_outputs(bad)
+    assert words in str(info.value)
+
+
+def test_total_size_and_nesting_are_capped(monkeypatch):
+    monkeypatch.setattr(checks, "MAX_TOTAL_BYTES", 1000)
+    enc = encode_outputs([np.zeros(100)] * 2)           # 1600 bytes in all
+    with pytest.raises(ValueError, match="in all"):
+        decode_outputs(enc)
+    deep = []
+    for _ in range(50):
+        deep = [deep]
+    with pytest.raises(ValueError, match="nesting"):
+        decode_outputs(deep)
+    with pytest.raises(ValueError, match="too many"):
+        decode_outputs([0] * (checks.MAX_NODES + 1))
+
+
+def test_encoded_arrays_are_little_endian_base64():
+    enc = encode_outputs(np.array([1.0, 2.0], dtype=">f8"))
+    assert enc["dtype"] == "<f8" and enc["shape"] == [2]
+    assert base64.b64decode(enc["__ndarray__"]) == np.array([1.0, 2.0], dtype="<f8").tobytes()
