@@ -1345,7 +1345,7 @@ def _build_table():
     add(_exercise("two_layer_loss_grad", ["two_layer_loss_grad"], _two_layer_cases,
                   _two_layer_run, _two_layer_expected,
                   ["helpers.layers.dense_forward", "helpers.layers.dense_backward",
-                   "helpers.losses.softmax_cross_entropy", "helpers.mlp"],
+                   "helpers.losses.softmax_cross_entropy", "helpers.activations.sigmoid_forward"],
                   gradients=_two_layer_gradients, variants=_two_layer_variants))
     add(_exercise("lr_annealing", ["lr_annealing"], _annealing_cases, _annealing_run,
                   _annealing_expected, ["helpers.training.annealing"],

@@ -16,9 +16,9 @@ piece of text ``check``'s failure message must contain, or None when no specific
 diagnosis applies), ``hard_coded`` (True for answers captured from one run: they pass
 the default visible seed and fail any other).
 
-Self-contained: every function imports numpy itself (``import numpy as np`` as its first
-statement) and calls no other function of this module, so its source runs wherever it is
-pasted. The notebook round-trip tests import this module (tests/ is on sys.path under
+Self-contained: every function that uses numpy imports it itself (``import numpy as np``
+as its first statement; nothing relies on a notebook's ``np``) and calls no other function
+of this module, so its source runs wherever it is pasted. The notebook round-trip tests import this module (tests/ is on sys.path under
 pytest).
 """
 import inspect
