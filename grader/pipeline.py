@@ -12,11 +12,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import sqlalchemy.exc
 
 from grader.preprocessors import (
     BEGIN_HIDDEN,
@@ -286,7 +288,9 @@ def _prepare_jobs(root, pairs, log):
 def _zero_fill(root, job, notebooks, reason):
     """Give 0 (with ``reason``) to every grade of ``notebooks`` of a submission whose
     grading did not complete, so no stale or missing score survives."""
-    with _gradebook(root) as gb:
+    with _gradebook(root) as gb, warnings.catch_warnings():
+        # nbgrader's add_submission trips SQLAlchemy's autoflush warning; harmless here.
+        warnings.simplefilter("ignore", category=sqlalchemy.exc.SAWarning)
         gb.update_or_create_submission(job.assignment, job.student)
         sub = gb.find_submission(job.assignment, job.student)
         for nb in sub.notebooks:

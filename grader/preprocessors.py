@@ -27,8 +27,10 @@ from pathlib import Path
 
 import nbformat
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import run_sync
 from nbformat.notebooknode import NotebookNode, from_dict
 from traitlets import Unicode
+from traitlets.config import LoggingConfigurable
 
 from nbgrader import utils as nbutils
 from nbgrader.api import Gradebook, MissingEntry
@@ -351,7 +353,7 @@ def _checked_exercises(cells):
     return found
 
 
-class _CourseRootMixin:
+class _CourseRootMixin(LoggingConfigurable):
     course_root = Unicode(
         "", help="Course root (folder of nbgrader_config.py); records go to build/grading/ there."
     ).tag(config=True)
@@ -453,6 +455,9 @@ class GradingExecute(Execute):
         kwargs["env"] = env
         await super().async_start_new_kernel(**kwargs)
 
+    # nbclient binds the sync wrapper to its own coroutine; rebind it to ours.
+    start_new_kernel = run_sync(async_start_new_kernel)
+
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
             return cell, resources
@@ -549,12 +554,10 @@ class TrustedVerdicts(_CourseRootMixin, NbGraderPreprocessor):
                 self._flags.append(f"test cell {gid!r}: more check results than check() calls ({why})")
             elif payloads:
                 self._flags.append(f"test cell {gid!r}: fewer check results than check() calls ({why})")
-            lines = [f"{gid}: no trusted verdict ({why})."]
             if errors:
-                lines.append("The cell raised " + errors[0])
-            else:
-                lines.append("Did the functions above run (no NotImplementedError left)?")
-            return False, lines
+                return False, [f"{gid}: no trusted verdict ({why}): {errors[0]}"]
+            return False, [f"{gid}: no trusted verdict ({why}).",
+                           "Did the cells above run without errors?"]
         all_passed, lines = True, []
         for (exercise, hidden), payload in zip(expected, payloads):
             ok, message = self._judge_one(gid, exercise, hidden, payload)
@@ -595,8 +598,8 @@ class TrustedVerdicts(_CourseRootMixin, NbGraderPreprocessor):
         except Exception as exc:  # verify must not raise; never let it stop the batch
             self._flags.append(f"test cell {gid!r}: internal error verifying {label}: {exc!r}")
             return False, f"{label}: internal grader error ({type(exc).__name__}: {exc})"
-        message = verdict.message or (f"{label}: passed" if verdict.passed else f"{label}: failed")
-        return bool(verdict.passed), message
+        message = verdict.message or (f"{exercise}: passed" if verdict.passed else f"{exercise}: failed")
+        return bool(verdict.passed), ("hidden check: " if hidden else "") + message
 
 
 class StripHiddenTests(NbGraderPreprocessor):

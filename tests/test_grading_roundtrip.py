@@ -157,23 +157,26 @@ def _inject(nb, gid, code, where="end"):
 
 
 def _tampered(nb):
-    """Correct answers, but the test cells duplicated / edited / deleted, a solution cell's
-    type changed and an extra graded cell added."""
+    """Correct answers, but a test cell edited and duplicated, another deleted, the
+    written answer turned into a code cell, an extra graded cell added, old nbformat."""
     nb = copy.deepcopy(nb)
-    cells = nb.cells
-    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(cells)}
-    cells[by_id["test-sigmoid"]].source = "print('all good')"
-    dup = copy.deepcopy(cells[by_id["test-sigmoid"]])
-    cells.insert(by_id["test-sigmoid"] + 1, dup)
-    answer = cells[by_id["answer-quarter"]]
+    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
+    by_id["test-sigmoid"].source = "print('all good')"
+    answer = by_id["answer-quarter"]
     answer.cell_type, answer.outputs, answer.execution_count = "code", [], None
-    del cells[by_id["test-l2_penalty"] + 1]          # the test-l2_penalty cell
-    extra = copy.deepcopy(cells[by_id["intro"]])
+    extra = copy.deepcopy(by_id["intro"])
     extra.metadata["nbgrader"].update(grade_id="test-bonus", grade=True, points=10)
     extra.cell_type, extra.outputs, extra.execution_count = "code", [], None
     extra.source = "print('bonus')"
-    cells.append(extra)
-    for c in cells:
+    cells = []
+    for cell in nb.cells:
+        if cell is by_id["test-l2_penalty"]:
+            continue
+        cells.append(cell)
+        if cell is by_id["test-sigmoid"]:
+            cells.append(copy.deepcopy(cell))
+    nb.cells = cells + [extra]
+    for c in nb.cells:
         c.pop("id", None)
     nb.nbformat_minor = 4
     return nb
@@ -306,8 +309,10 @@ def test_feedback_has_verdicts_but_no_hidden_tests(fixture_course):
         html = path.read_text(encoding="utf-8")
         assert "hidden=True" not in html and "BEGIN HIDDEN TESTS" not in html
         assert "sigmoid" in html
-    untouched = next(p for p in written if "untouched" in p.parts)
-    assert "CheckFailed" in untouched.read_text(encoding="utf-8")
+    untouched = next(p for p in written if "untouched" in p.parts).read_text(encoding="utf-8")
+    instructor = next(p for p in written if "instructor" in p.parts).read_text(encoding="utf-8")
+    assert "sigmoid raised NotImplementedError" in untouched     # the trusted verdict
+    assert "hidden check: sigmoid" in instructor and "passed" in instructor
 
 
 def test_csv_lists_every_student_with_gradebook_totals(fixture_course):
