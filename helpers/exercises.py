@@ -463,7 +463,7 @@ def _softmax_variants(case):
     Z = case["Z"]
     if Z.ndim != 2:
         return {}
-    E = np.exp(Z - Z.max())
+    E = np.exp(Z - Z.max(axis=0, keepdims=True))
     return {"normalised over the columns (axis 0) instead of the rows":
             {"Z_after": Z, "P": E / E.sum(axis=0, keepdims=True)}}
 
@@ -1472,8 +1472,10 @@ def _verify_case(exercise, case, out):
     errors = []
     problem = _compare(out, expected, "", errors, exercise.compare_values)
     if problem:
-        variants = exercise.variants(case) if exercise.variants else None
-        hint = diagnose(out, expected, variants, batch_size=case.get("N"))
+        # wrong forms may overflow (that is often the mistake): no warnings from the judge
+        with np.errstate(all="ignore"):
+            variants = exercise.variants(case) if exercise.variants else None
+            hint = diagnose(out, expected, variants, batch_size=case.get("N"))
         if hint:
             problem += f"\n  likely mistake: {hint}"
         return problem, errors
