@@ -108,3 +108,31 @@ def test_check_release_catches_a_leak(tmp_path):
     problems = pipeline.check_release(root, FIXTURE_ASSIGNMENT)
     assert any("BEGIN HIDDEN TESTS" in p for p in problems)
     assert any("NotImplementedError" in p for p in problems)
+
+
+def test_nbval_compares_expected_output_from_metadata():
+    """The root conftest.py turns metadata coursepack.expected_output into nbval's
+    reference output: a matching cell passes, a different one fails."""
+    import shutil
+    import subprocess
+    import sys
+    import uuid
+
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    folder = REPO / "build" / f"nbval-hook-{uuid.uuid4().hex[:8]}"
+    folder.mkdir(parents=True)
+    try:
+        for name, expected in (("good", "shape (4, 4)\nok\n"), ("bad", "shape (4, 5)\nok\n")):
+            nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                       "language": "python"}})
+            nb.cells = [new_code_cell("# NBVAL_CHECK_OUTPUT\nprint('shape', (4, 4))\nprint('ok')",
+                                      metadata={"coursepack": {"expected_output": expected}}),
+                        new_code_cell("print('not compared')")]
+            nbformat.write(nb, folder / f"{name}.ipynb")
+        run = subprocess.run([sys.executable, "-m", "pytest", str(folder), "-p", "no:cacheprovider", "-q"],
+                             cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert "1 failed, 3 passed" in run.stdout, run.stdout[-2000:]
+        assert "bad.ipynb::Cell 0" in run.stdout
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
