@@ -47,7 +47,8 @@ def _diagnose(got, expected, variants, batch_size, names, path):
         missing = sorted(set(expected) - set(got))
         extra = sorted(set(map(str, got)) - set(map(str, expected)))
         if missing:
-            return f"{prefix}missing key(s) {missing} (the result must be keyed like the parameters)"
+            return (f"{prefix}missing key(s) {missing} "
+                    "(the result must be keyed like the parameters)")
         if extra:
             return f"{prefix}unexpected key(s) {extra}"
         for key in expected:
@@ -201,7 +202,7 @@ def _close(a, b):
 
 
 def _join(path, label):
-    """Label of a nested entry: ``grads`` + ``W1`` -> ``grads['W1']``; ``""`` + ``dw`` -> ``dw``."""
+    """Label of a nested entry: ``grads`` + ``W1`` -> ``grads['W1']``; ``w`` + 2 -> ``w[2]``."""
     if isinstance(label, int):
         return f"{path}[{label}]" if path else f"item {label}"
     if not path:

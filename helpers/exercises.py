@@ -7,8 +7,8 @@ plain data:
 - ``make_cases(rng) -> list of case dicts``: random shapes and float64 inputs drawn from
   ``rng``, plus edge cases (logits of +-1000, exact zeros for L1, ...);
 - ``run(functions, case) -> dict``: calls the student's functions on deep copies of the
-  case's inputs and collects what they return (``run_case`` records an exception as a
-  :class:`StudentError` instead of raising);
+  case's inputs and collects what they return; an exception or a wrongly shaped return
+  value is recorded as a :class:`StudentError` (the whole case's output), never raised;
 - ``expected(case) -> dict``: the same outputs from the pack's reference kernels;
 - ``gradients(case) -> {path: array}``: centred finite differences (float64, h = 1e-5) of
   the *reference* forward pass or loss, for every gradient the student returns;
@@ -118,18 +118,24 @@ def _get(name):
 # ------------------------------------------------------------------ running code
 
 def run_case(exercise, functions, case):
-    """Run the student's ``functions`` on one case; exceptions become a StudentError.
+    """Run the student's ``functions`` (a tuple, in the order of ``exercise.functions``)
+    on one case. Returns the exercise's output dict, or a :class:`StudentError`."""
+    return exercise.run(tuple(functions), case)
 
-    The case is deep-copied first, so nothing the student does can change it.
-    Returns the exercise's output dict, or a :class:`StudentError`.
-    """
-    case = copy.deepcopy(case)
-    try:
-        return exercise.run(functions, case)
-    except _Malformed as exc:
-        return StudentError(str(exc))
-    except Exception as exc:  # the student's bug, reported instead of raised
-        return StudentError(_describe_exception(exc))
+
+def _safe(run):
+    """Wrap an exercise's raw run: deep-copy the case first (nothing the student does can
+    change it) and turn exceptions into a StudentError instead of raising them."""
+    def safe_run(functions, case):
+        case = copy.deepcopy(case)
+        try:
+            return run(functions, case)
+        except _Malformed as exc:
+            return StudentError(str(exc))
+        except Exception as exc:  # the student's bug, reported instead of raised
+            return StudentError(_describe_exception(exc))
+    safe_run.__doc__ = run.__doc__
+    return safe_run
 
 
 def _describe_exception(exc):
@@ -381,7 +387,8 @@ def _ng_pre_check(case, out):
 
 def _logistic_cases(rng):
     cases = []
-    for label, scale in [("random", 0.5), ("random", 0.5), ("confident (|logits| up to ~20)", 6.0)]:
+    for label, scale in [("random", 0.5), ("random", 0.5),
+                         ("confident (|logits| up to ~20)", 6.0)]:
         N, D = _dims(rng, 5, 12, 2)
         X = _with_bias_column(rng, N, D)
         w = rng.normal(0, scale, size=D)
@@ -419,7 +426,7 @@ def _logistic_gradients(case):
 def _logistic_variants(case):
     X = case["X"]
     p = activations.sigmoid(X @ case["w"])
-    loss, dw, dz = _logistic_parts(case["w"], X, case["t"])
+    loss, _, _ = _logistic_parts(case["w"], X, case["t"])
     return {"dL/dp times dp/dz with the loss and the prediction mixed up "
             "(x * p * (1 - p))": {"loss": loss, "dw": X.T @ (p * (1 - p)) / X.shape[0]}}
 
@@ -985,7 +992,8 @@ def _dense_gradients(case):
 
 def _dense_variants(case):
     expected = _dense_expected(case)
-    return {"a missing bias term (out = x @ W without + b)": {**expected, "out": case["x"] @ case["W"]}}
+    return {"a missing bias term (out = x @ W without + b)":
+            {**expected, "out": case["x"] @ case["W"]}}
 
 
 # ---- activation layers -----------------------------------------------------------------
@@ -1299,8 +1307,8 @@ def _opt_variants(rule):
 # ---------------------------------------------------------------------------- the table
 
 def _exercise(name, functions, make_cases, run, expected, references, **extra):
-    return Exercise(name=name, functions=tuple(functions), make_cases=make_cases, run=run,
-                    expected=expected, references=tuple(references), **extra)
+    return Exercise(name=name, functions=tuple(functions), make_cases=make_cases,
+                    run=_safe(run), expected=expected, references=tuple(references), **extra)
 
 
 def _build_table():

@@ -18,8 +18,8 @@ the default visible seed and fail any other).
 
 Self-contained: every function that uses numpy imports it itself (``import numpy as np``
 as its first statement; nothing relies on a notebook's ``np``) and calls no other function
-of this module, so its source runs wherever it is pasted. The notebook round-trip tests import this module (tests/ is on sys.path under
-pytest).
+of this module, so its source runs wherever it is pasted. The notebook round-trip tests
+import this module (tests/ is on sys.path under pytest).
 """
 import inspect
 import re
@@ -1191,7 +1191,8 @@ def adam_t_not_stored(w, dw, config):
 
 
 # ======================================================================= registry
-# (not decorators: a pasted function's source must not refer to this module)
+# Not decorators: a pasted function's source must not refer to this module. The order
+# within an exercise is kept (the round-trip tests use each exercise's first mistake).
 
 mistake("sigmoid", diagnosis="NaN")(sigmoid_exp_ratio)
 mistake("sigmoid", diagnosis="sign of z")(sigmoid_sign_flipped)
@@ -1229,25 +1230,37 @@ mistake("lr_step_decay", diagnosis="one step early")(lr_step_decay_early)
 mistake("logistic_predict", diagnosis="> 0.5 instead of >= 0.5")(logistic_predict_strict)
 mistake("logistic_predict", diagnosis="integer labels")(logistic_predict_float)
 mistake("logistic_predict", diagnosis="flipped")(logistic_predict_flipped)
-mistake("regularized_logistic_loss_grad", diagnosis="missing regularisation term")(regularized_logistic_no_penalty_gradient)
-mistake("regularized_logistic_loss_grad", diagnosis="bias w[0] penalised")(regularized_logistic_penalises_bias)
-mistake("regularized_logistic_loss_grad", diagnosis="factor 2 in the L2 term")(regularized_logistic_factor_two)
-mistake("regularized_logistic_loss_grad", diagnosis="divided by N")(regularized_logistic_penalty_over_n)
+mistake("regularized_logistic_loss_grad", diagnosis="missing regularisation term")(
+    regularized_logistic_no_penalty_gradient)
+mistake("regularized_logistic_loss_grad", diagnosis="bias w[0] penalised")(
+    regularized_logistic_penalises_bias)
+mistake("regularized_logistic_loss_grad", diagnosis="factor 2 in the L2 term")(
+    regularized_logistic_factor_two)
+mistake("regularized_logistic_loss_grad", diagnosis="divided by N")(
+    regularized_logistic_penalty_over_n)
 mistake("softmax_cross_entropy", diagnosis="NaN/inf")(softmax_cross_entropy_log_of_softmax)
 mistake("softmax_cross_entropy", diagnosis="missing 1/N")(softmax_cross_entropy_no_mean)
 mistake("softmax_cross_entropy", diagnosis="only the diagonal")(softmax_cross_entropy_diagonal)
-mistake("softmax_regression_loss_grad", diagnosis="missing regularisation term")(softmax_regression_no_penalty_gradient)
-mistake("softmax_regression_loss_grad", diagnosis="bias b penalised")(softmax_regression_penalises_bias)
-mistake("softmax_regression_loss_grad", diagnosis="missing bias gradient")(softmax_regression_no_bias_gradient)
+mistake("softmax_regression_loss_grad", diagnosis="missing regularisation term")(
+    softmax_regression_no_penalty_gradient)
+mistake("softmax_regression_loss_grad", diagnosis="bias b penalised")(
+    softmax_regression_penalises_bias)
+mistake("softmax_regression_loss_grad", diagnosis="missing bias gradient")(
+    softmax_regression_no_bias_gradient)
 mistake("dense", diagnosis="transposed", replaces="dense_backward")(dense_backward_transposed)
-mistake("dense", diagnosis="missing bias gradient", replaces="dense_backward")(dense_backward_no_db)
-mistake("dense", diagnosis="sum over the batch", replaces="dense_backward")(dense_backward_db_not_summed)
+mistake("dense", diagnosis="missing bias gradient", replaces="dense_backward")(
+    dense_backward_no_db)
+mistake("dense", diagnosis="sum over the batch", replaces="dense_backward")(
+    dense_backward_db_not_summed)
 mistake("dense", diagnosis="missing bias term", replaces="dense_forward")(dense_forward_no_bias)
-mistake("sigmoid_layer", diagnosis="evaluated at x", replaces="sigmoid_backward")(sigmoid_backward_from_input)
+mistake("sigmoid_layer", diagnosis="evaluated at x", replaces="sigmoid_backward")(
+    sigmoid_backward_from_input)
 mistake("tanh", diagnosis="1 - x**2", replaces="tanh_backward")(tanh_backward_from_input)
 mistake("relu", diagnosis=">= 0", replaces="relu_backward")(relu_backward_output_mask)
-mistake("relu", diagnosis="multiplied by the output", replaces="relu_backward")(relu_backward_times_output)
-mistake("leaky_relu", diagnosis="slope 0.01 missing", replaces="leaky_relu_backward")(leaky_relu_backward_no_slope)
+mistake("relu", diagnosis="multiplied by the output", replaces="relu_backward")(
+    relu_backward_times_output)
+mistake("leaky_relu", diagnosis="slope 0.01 missing", replaces="leaky_relu_backward")(
+    leaky_relu_backward_no_slope)
 mistake("leaky_relu", replaces="leaky_relu_forward")(leaky_relu_forward_wrong_slope)
 mistake("identity", diagnosis="all zeros", replaces="identity_backward")(identity_backward_zeros)
 mistake("mse_softmax", diagnosis="only the diagonal")(mse_softmax_diagonal)

@@ -78,7 +78,7 @@ def test_cases_are_reproducible_and_change_with_the_seed(name):
 
 
 def _arrays(obj):
-    """Every numeric array/number inside a case (labels excluded from nothing)."""
+    """Every numeric array/number inside a case, except its text label."""
     if isinstance(obj, dict):
         for key in sorted(obj):
             if key != "label":
@@ -86,7 +86,8 @@ def _arrays(obj):
     elif isinstance(obj, (list, tuple)):
         for item in obj:
             yield from _arrays(item)
-    elif isinstance(obj, np.ndarray) or (isinstance(obj, (int, float)) and not isinstance(obj, bool)):
+    elif isinstance(obj, np.ndarray) or (isinstance(obj, (int, float))
+                                         and not isinstance(obj, bool)):
         yield obj
 
 
