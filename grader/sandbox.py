@@ -19,7 +19,8 @@ the sandbox (``python -I -m grader.sandbox launch {connection_file}``; ``-I`` so
 - writable only: a scratch copy of the student's own folder, mounted where nbgrader runs
   the kernel (autograded/<student>/<assignment>/) but without its notebooks (the notebook
   being graded holds the hidden tests), plus the kernel's private runtime folder
-  (connection file and sockets); a fresh empty /tmp; fresh /proc and /dev;
+  (connection file and sockets); /tmp is an empty read-only folder (``TMPDIR`` points
+  into the scratch copy); fresh /proc and /dev;
 - a minimal environment: COURSE_GRADING, COURSE_CHECK_SEED, COURSE_MODE, COURSE_RESULTS,
   MNIST_DIR, MPLBACKEND=Agg, HOME=the scratch folder, one BLAS thread, PATH, LANG;
 - resource limits (``setrlimit`` before ``exec``, inherited by the kernel):
@@ -46,6 +47,7 @@ from pathlib import Path
 
 KERNEL_NAME = "coursepack-sandbox"
 KERNEL_DIR_PREFIX = "coursepack-kernel-"
+SCRATCH_TMP = ".tmp"
 DISPLAY_NAME = "Python 3 (course pack grading sandbox)"
 DEFAULT_MEMORY_LIMIT_MB = 4096
 DEFAULT_CPU_LIMIT_S = 1200
@@ -178,8 +180,10 @@ def bwrap_args(cwd, runtime_dir, scratch, env, command):
     if runtime_dir is not None:
         args += ["--bind", str(runtime_dir), str(runtime_dir)]
     args += ["--bind", str(scratch), str(cwd), "--chdir", str(cwd)]
-    # The mount points created above (parents of the binds) stay read-only.
-    args += ["--remount-ro", "/", "--clearenv"]
+    # The mount points created above (parents of the binds) stay read-only, /tmp too:
+    # the only writable places are the scratch copy (TMPDIR points into it) and the
+    # kernel's runtime folder.
+    args += ["--remount-ro", "/", "--remount-ro", "/tmp", "--clearenv"]
     for key, value in sorted(env.items()):
         args += ["--setenv", key, str(value)]
     return args + list(command)
@@ -193,10 +197,12 @@ def sandbox_env(cwd, source=None):
         "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
         "LANG": "C.UTF-8",
         "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": os.path.join(str(cwd), ".cache", "matplotlib"),
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
+        "TMPDIR": os.path.join(str(cwd), SCRATCH_TMP),
         "COURSE_MODE": "quick",
         "COURSE_RESULTS": os.path.join(str(cwd), ".coursepack-results.json"),
     }
@@ -221,6 +227,7 @@ def make_scratch(cwd, parent):
     if cwd.is_dir():
         shutil.copytree(cwd, scratch, symlinks=True, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+    (scratch / SCRATCH_TMP).mkdir(exist_ok=True)
     # matplotlib's font cache, copied so each kernel does not rebuild it.
     cache = Path.home() / ".cache" / "matplotlib"
     if cache.is_dir():
@@ -287,12 +294,28 @@ def prepare_kernel_manager(km, runtime_dir=None):
         from jupyter_core.paths import jupyter_runtime_dir
 
         runtime_dir = jupyter_runtime_dir()
-    Path(runtime_dir).mkdir(parents=True, exist_ok=True)
+    runtime_dir = Path(runtime_dir).resolve()
+    # A Unix socket path has at most 107 bytes: fall back to the temporary folder
+    # (still a fresh 0700 folder of its own) when the runtime folder is too deep.
+    if len(str(runtime_dir)) + len(KERNEL_DIR_PREFIX) + 8 + len("/kernel-ipc-99999") > 100:
+        runtime_dir = Path(tempfile.gettempdir()).resolve()
+    runtime_dir.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=KERNEL_DIR_PREFIX, dir=runtime_dir)).resolve()
     km.transport = "ipc"
     km.connection_file = str(folder / "kernel.json")
     km.ip = str(folder / "kernel-ipc")
     return folder
+
+
+def remove_kernel_dir(folder):
+    """Delete a folder made by :func:`prepare_kernel_manager` (and the scratch copy in it).
+    Refuses any other folder."""
+    if folder is None:
+        return
+    folder = Path(folder)
+    if not folder.name.startswith(KERNEL_DIR_PREFIX):
+        raise ValueError(f"{folder} is not a sandbox kernel folder ({KERNEL_DIR_PREFIX}*)")
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _explain_failure(stderr):
