@@ -73,7 +73,12 @@ def check(exercise, *functions, hidden=False):
     if os.environ.get(GRADING_VARIABLE, "").strip() == "1":
         _emit(build_payload(exercise, hidden, seed, outputs))
         return None
-    verdict = exercises.verify(exercise, seed, hidden, decode_outputs(encode_outputs(outputs)))
+    try:
+        decoded = decode_outputs(encode_outputs(outputs))
+    except ValueError as exc:  # what the grader could not decode either
+        raise CheckFailed(f"{exercise}: the outputs cannot be recorded for grading: {exc}") \
+            from None
+    verdict = exercises.verify(exercise, seed, hidden, decoded)
     if not verdict.passed:
         raise CheckFailed(verdict.message)
     print(verdict.message)
@@ -159,6 +164,9 @@ def _encode(obj, depth):
     if isinstance(obj, np.ndarray):
         if obj.dtype.kind not in _ALLOWED_KINDS:
             return {"__unsupported__": f"ndarray of dtype {obj.dtype}"}
+        if obj.nbytes > MAX_ARRAY_BYTES:
+            return {"__unsupported__": f"an array of shape {obj.shape} "
+                                       f"(over {MAX_ARRAY_BYTES} bytes)"}
         little = obj.astype(obj.dtype.newbyteorder("<"), copy=False)
         return {"__ndarray__": base64.b64encode(np.ascontiguousarray(little).tobytes())
                 .decode("ascii"), "dtype": little.dtype.str, "shape": list(obj.shape)}

@@ -31,7 +31,7 @@ import dataclasses
 import hashlib
 import numbers
 import traceback
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 

@@ -324,6 +324,22 @@ def test_total_size_and_nesting_are_capped(monkeypatch):
         decode_outputs([0] * (checks.MAX_NODES + 1))
 
 
+def test_oversized_outputs_fail_the_check_instead_of_bloating_the_notebook(monkeypatch):
+    monkeypatch.setattr(checks, "MAX_ARRAY_BYTES", 64)
+    assert isinstance(decode_outputs(encode_outputs(np.zeros(100))), StudentError)
+
+    def sigmoid(z):
+        return np.zeros(1000)
+    with pytest.raises(CheckFailed, match="returned an array of shape"):
+        check("sigmoid", sigmoid)
+    monkeypatch.setattr(checks, "MAX_NODES", 10)
+
+    def listy(z):
+        return [0.0] * 50
+    with pytest.raises(CheckFailed, match="cannot be recorded for grading: too many values"):
+        check("sigmoid", listy)
+
+
 def test_encoded_arrays_are_little_endian_base64():
     enc = encode_outputs(np.array([1.0, 2.0], dtype=">f8"))
     assert enc["dtype"] == "<f8" and enc["shape"] == [2]
