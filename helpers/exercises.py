@@ -42,6 +42,10 @@ from helpers.diagnose import diagnose
 TOLERANCE = 1e-6
 #: Step of the centred finite differences of the reference.
 FD_STEP = 1e-5
+#: Modules a solution has no business touching: code in a solution cell that names one of
+#: them (e.g. to compute the expected outputs, or to patch ``check``) should be flagged by
+#: the grader, like a call to an exercise's ``references``.
+GRADING_MODULES = ("helpers.checks", "helpers.exercises", "helpers.diagnose")
 
 
 # ----------------------------------------------------------------------------- data

@@ -54,6 +54,11 @@ def test_references_name_real_objects(name):
         assert obj is not None
 
 
+def test_grading_modules_exist():
+    for dotted in exercises.GRADING_MODULES:
+        importlib.import_module(dotted)
+
+
 def test_case_seed_is_a_stable_hash():
     text = "coursepack-check\0softmax\0hidden\0" + "42"
     want = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
