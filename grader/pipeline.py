@@ -264,6 +264,7 @@ def sandbox_kernel(unsafe, log=print):
         sandbox.check_available()
     except Exception as exc:
         raise GradingError(f"the grading sandbox cannot start: {exc}") from None
+    sandbox.install_kernelspec()     # the kernel `coursepack-sandbox` in this venv
     return SANDBOX_KERNEL
 
 
@@ -373,6 +374,7 @@ def autograde(root, jobs=1, unsafe=False, students=None, assignments=None,
     runtime = Path(tempfile.mkdtemp(prefix="coursepack-grading-"))
     log(f"grading {len(work)} submission(s), {jobs} at a time, kernel {kernel}, seed {seed}, "
         f"{cell_timeout} s per cell, {timeout:.0f} s per submission")
+    limits_line = _limits_line(kernel)       # grading sandbox limits (grader.sandbox)
 
     def run(job):
         env = nbgrader_env({
@@ -406,9 +408,27 @@ def autograde(root, jobs=1, unsafe=False, students=None, assignments=None,
                        f"nbgrader failed: {_last_error(job.result.output)}")
     report = report_mod.build(root, done, seed=seed, kernel=kernel, jobs_at_once=jobs,
                               cell_timeout=cell_timeout, submission_timeout=timeout, seconds=elapsed)
+    report["sandbox_limits"] = limits_line   # grading sandbox limits (grader.sandbox)
     report_mod.write(root, report)
     log(report_mod.format_text(report))
+    log(limits_line)
     return report
+
+
+def _limits_line(kernel):
+    """One line on the sandbox's limits (memory, CPU, file size) for the report."""
+    if kernel != SANDBOX_KERNEL:
+        return "Limits: none besides the timeouts (--unsafe: no sandbox)"
+    from grader import sandbox
+
+    try:
+        lim = sandbox.limits()
+    except ValueError as exc:
+        raise GradingError(str(exc)) from None
+    return (f"Limits per kernel (sandbox): {lim['memory_mb']} MB memory "
+            f"($COURSE_MEMORY_LIMIT_MB), {lim['cpu_s']} s CPU ($COURSE_CPU_LIMIT_S), "
+            f"{lim['file_mb']} MB per written file ($COURSE_FILE_LIMIT_MB); "
+            f"no network; writable: the scratch copy only")
 
 
 # ---------------------------------------------------------------------------------------

@@ -440,7 +440,14 @@ class GradingExecute(Execute):
         resources.setdefault("coursepack", {})["seed"] = seed
         self._grading_seed = seed
         self._broken = None
-        return super().preprocess(nb, resources, km=km)
+        self._sandbox_dir = None
+        try:
+            return super().preprocess(nb, resources, km=km)
+        finally:
+            # --- grading sandbox (grader.sandbox): drop the kernel's private folder ---
+            from grader import sandbox
+
+            sandbox.remove_kernel_dir(self._sandbox_dir)
 
     async def async_start_new_kernel(self, **kwargs):
         env = dict(kwargs.pop("env", None) or os.environ)
@@ -453,6 +460,11 @@ class GradingExecute(Execute):
             "MPLBACKEND": "Agg",
         })
         kwargs["env"] = env
+        # --- grading sandbox (grader.sandbox): for the sandboxed kernel, ipc transport
+        # with the connection file and sockets in a private folder (no-op otherwise) ---
+        from grader import sandbox
+
+        self._sandbox_dir = sandbox.prepare_kernel_manager(self.km)
         await super().async_start_new_kernel(**kwargs)
 
     # nbclient binds the sync wrapper to its own coroutine; rebind it to ours.
