@@ -399,7 +399,7 @@ class RebuildFromRelease(_CourseRootMixin, NbGraderPreprocessor):
                 pass
         new_nb, flags = rebuild_from_release(nb, release, full_sources)
         zeroed = {}
-        flags.extend(self._static_flags(new_nb, release, zeroed))
+        flags.extend(self._static_flags(new_nb, release, zeroed, self._source_nb(info)))
         path = self._record_path(resources)
         record = read_record(path)
         record.update({"flags": flags, "zeroed": zeroed})
@@ -409,14 +409,23 @@ class RebuildFromRelease(_CourseRootMixin, NbGraderPreprocessor):
             self.log.warning("%s/%s: %s", info["student"], info["assignment"], flag)
         return new_nb, resources
 
-    def _static_flags(self, nb, release, zeroed):
+    def _source_nb(self, info):
+        """The instructor notebook solutions/<assignment>/<notebook>.ipynb, or None.
+        (grader.flags allows, per exercise, the pack references its solution uses.)"""
+        path = self._root() / "solutions" / info["assignment"] / f"{info['notebook']}.ipynb"
+        try:
+            return nbformat.read(path, as_version=4)
+        except (OSError, ValueError):
+            return None
+
+    def _static_flags(self, nb, release, zeroed, source=None):
         try:
             from grader import flags as static_flags
         except ImportError:
             self.log.info("grader.flags is not installed: no static tamper scan")
             return []
         exercises = _checked_exercises(nb.cells)
-        found = list(static_flags.scan(nb, release, exercises))
+        found = list(static_flags.scan(nb, release, exercises, source_nb=source))
         zero = getattr(static_flags, "zeroed_exercises", None)
         if zero is not None:
             zeroed.update(zero(found, exercises))
