@@ -68,6 +68,19 @@ SUSPICIOUS_MODULES = {
     "platform": "probes the machine (sandbox detection)",
     "resource": "changes process limits",
 }
+# Of those, the ones that can forge or hide what the grader sees: all exercises score 0.
+SEVERE_MODULES = {"importlib", "builtins", "threading", "_thread", "nbformat", "nbgrader",
+                  "nbclient", "jupyter_client", "zmq", "grader", "gc", "inspect", "ctypes",
+                  "cffi", "pickle", "marshal", "dill", "types", "code", "codeop", "runpy",
+                  "pkgutil", "zipimport", "multiprocessing", "subprocess"}
+for _name in ("pickle", "marshal", "dill", "types", "code", "codeop", "runpy", "pkgutil", "zipimport"):
+    SUSPICIOUS_MODULES.setdefault(_name, "builds or loads code dynamically")
+# Monkeypatching these modules is severe (the checks and their encoding rely on them).
+SEVERE_PATCH_ROOTS = {"numpy", "helpers", "builtins", "sys", "IPython", "ipykernel", "os",
+                      "grader", "json", "math", "base64", "hashlib", "traceback", "copy",
+                      "dataclasses", "numbers"}
+SEVERE_SUMMARY = ("tampering with the grading machinery (severe flags above): every exercise "
+                  "of this notebook scores 0 until a tutor reviews it")
 # Grader internals: a student's code has no business with them.
 INTERNAL_PREFIXES = ("helpers.exercises", "helpers.diagnose", "grader")
 ALLOWED_FROM_CHECKS = {"helpers.checks.check", "helpers.checks.CheckFailed"}
@@ -140,6 +153,19 @@ PATH_WORDS_RE = re.compile(
     r"([/\\]|$)|\.ipynb|\.db$|\.sqlite|(^|[/\\])\.\.([/\\]|$)|^/(proc|sys|etc|dev|home|root|tmp|"
     r"work|var|srv|mnt|opt|usr)\b", re.IGNORECASE)
 IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _importable(root):
+    """True when the top-level module ``root`` is part of the environment (found here,
+    in the grader's process, whose path does not include the submission's folder)."""
+    import importlib.util
+
+    if root in SUSPICIOUS_MODULES or root in ("__future__",):
+        return True
+    try:
+        return importlib.util.find_spec(root) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 # ---------------------------------------------------------------------------------------
@@ -263,10 +289,13 @@ class _Scanner(ast.NodeVisitor):
     def __init__(self, aliases):
         self.aliases = aliases
         self.found = []
+        self.severe = []
 
-    def add(self, text):
+    def add(self, text, severe=False):
         if text not in self.found:
             self.found.append(text)
+        if severe and text not in self.severe:
+            self.severe.append(text)
 
     # imports
     def visit_Import(self, node):
@@ -276,46 +305,52 @@ class _Scanner(ast.NodeVisitor):
 
     def visit_ImportFrom(self, node):
         if node.level:
-            self.add("relative import (reaches files next to the notebook)")
+            self.add("relative import (runs files shipped next to the notebook)", severe=True)
         elif node.module:
             self._module(node.module)
             for alias in node.names:
+                if alias.name == "*":
+                    self.add(f"from {node.module} import * (hides what it binds)", severe=True)
                 self._dotted(f"{node.module}.{alias.name}", "imports")
         self.generic_visit(node)
 
     def _module(self, name):
         root = name.split(".")[0]
         if root in SUSPICIOUS_MODULES:
-            self.add(f"imports {name} ({SUSPICIOUS_MODULES[root]})")
+            self.add(f"imports {name} ({SUSPICIOUS_MODULES[root]})", severe=root in SEVERE_MODULES)
         if name.startswith("IPython.core") or name.startswith("ipykernel"):
-            self.add(f"imports {name} (the kernel's machinery)")
+            self.add(f"imports {name} (the kernel's machinery)", severe=True)
+        if not _importable(root):
+            self.add(f"imports {root}, which is not installed (code shipped with the submission "
+                     "cannot be scanned)", severe=True)
         self._dotted(name, "imports")
 
     def _dotted(self, dotted, verb):
         if dotted.startswith(INTERNAL_PREFIXES) or (
                 dotted.startswith("helpers.checks.") and dotted not in ALLOWED_FROM_CHECKS):
-            self.add(f"{verb} {dotted} (the grader's internals)")
+            self.add(f"{verb} {dotted} (the grader's internals)", severe=True)
         if dotted in MODULE_ATTRS:
             self.add(f"uses {dotted} ({MODULE_ATTRS[dotted]})")
 
     # names and attributes
     def visit_Name(self, node):
         if node.id in DYNAMIC_BUILTINS and node.id not in self.aliases:
-            self.add(f"uses {node.id} ({DYNAMIC_BUILTINS[node.id]})")
+            self.add(f"uses {node.id} ({DYNAMIC_BUILTINS[node.id]})",
+                     severe=node.id not in ("exit", "quit", "breakpoint"))
         elif node.id == "__builtins__":
-            self.add("uses __builtins__ (reaches the builtins)")
+            self.add("uses __builtins__ (reaches the builtins)", severe=True)
         if isinstance(node.ctx, ast.Store) and node.id in ("check", "CheckFailed", "display",
                                                            "get_ipython", "__import__"):
-            self.add(f"redefines {node.id} (used by the test cells)")
+            self.add(f"redefines {node.id} (used by the test cells)", severe=True)
 
     def visit_Attribute(self, node):
         dotted = resolve(node, self.aliases)
         if dotted:
             self._dotted(dotted, "uses")
         if node.attr in DUNDER_ATTRS:
-            self.add(f"uses .{node.attr} (reaches namespaces or code objects)")
+            self.add(f"uses .{node.attr} (reaches namespaces or code objects)", severe=True)
         elif node.attr in HOOK_ATTRS and not (dotted and dotted.startswith(("numpy.", "matplotlib."))):
-            self.add(f"uses .{node.attr} (the interpreter's execution machinery)")
+            self.add(f"uses .{node.attr} (the interpreter's execution machinery)", severe=True)
         if isinstance(node.ctx, (ast.Store, ast.Del)):
             self._module_write(node, dotted)
         self.generic_visit(node)
@@ -324,7 +359,9 @@ class _Scanner(ast.NodeVisitor):
         root = _root_name(target)
         if root is not None and (root in self.aliases or root in ("__builtins__",)):
             what = dotted or ast.unparse(target)
-            self.add(f"assigns or deletes {what} (changes an imported module: monkeypatching)")
+            module = (dotted or root).split(".")[0]
+            self.add(f"assigns or deletes {what} (changes an imported module: monkeypatching)",
+                     severe=module in SEVERE_PATCH_ROOTS or root == "__builtins__")
 
     def visit_Subscript(self, node):
         if isinstance(node.ctx, (ast.Store, ast.Del)):
@@ -332,7 +369,7 @@ class _Scanner(ast.NodeVisitor):
             if isinstance(base, ast.Attribute) and base.attr == "__dict__":
                 self._module_write(base, resolve(base, self.aliases))
             if isinstance(base, ast.Call) and isinstance(base.func, ast.Name) and base.func.id in ("vars", "globals"):
-                self.add(f"writes into {base.func.id}() (changes a namespace)")
+                self.add(f"writes into {base.func.id}() (changes a namespace)", severe=True)
         self.generic_visit(node)
 
     def visit_Call(self, node):
@@ -340,7 +377,8 @@ class _Scanner(ast.NodeVisitor):
         if isinstance(func, ast.Name) and func.id in ("setattr", "delattr", "getattr") and node.args:
             target = resolve(node.args[0], self.aliases)
             if target:
-                self.add(f"{func.id}() on the module {target} (monkeypatching or hidden lookup)")
+                self.add(f"{func.id}() on the module {target} (monkeypatching or hidden lookup)",
+                         severe=True)
         if isinstance(func, ast.Attribute) and func.attr in ("run_line_magic", "run_cell_magic", "magic") \
                 and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
             magic = node.args[0].value.split()[0] if node.args[0].value.split() else ""
@@ -352,7 +390,10 @@ class _Scanner(ast.NodeVisitor):
             self.add("runs a shell command (!...)")
         if isinstance(func, ast.Attribute) and func.attr in ("register", "unregister") \
                 and isinstance(func.value, ast.Attribute) and func.value.attr == "events":
-            self.add("registers an IPython event hook (changes how later cells run)")
+            self.add("registers an IPython event hook (changes how later cells run)", severe=True)
+        for kw in node.keywords:
+            if kw.arg == "allow_pickle" and not (isinstance(kw.value, ast.Constant) and not kw.value.value):
+                self.add("loads pickled objects (allow_pickle: code hidden in a file)", severe=True)
         self.generic_visit(node)
 
     def visit_Constant(self, node):
@@ -360,7 +401,8 @@ class _Scanner(ast.NodeVisitor):
             text = node.value
             m = ENV_WORDS_RE.search(text)
             if m:
-                self.add(f"mentions {text.strip()[:40]!r} (the grading environment)")
+                self.add(f"mentions {text.strip()[:40]!r} (the grading environment)",
+                         severe="vnd.coursepack" in text.lower() or "check+json" in text.lower())
             elif PATH_WORDS_RE.search(text.strip()):
                 self.add(f"refers to the path {text.strip()[:60]!r} (outside the scratch folder)")
 
@@ -382,14 +424,14 @@ def _functions(trees):
     return out
 
 
-def _forbidden(dotted, references):
-    """The reference or grader module ``dotted`` stands for, or None."""
+def _forbidden(dotted, references, internals=True):
+    """The reference (or, with ``internals``, grader module) ``dotted`` stands for, or None."""
     if dotted is None:
         return None
     for ref in references:
         if dotted == ref or dotted.startswith(ref + "."):
             return ref
-    if dotted.startswith(INTERNAL_PREFIXES) or (
+    if internals and dotted.startswith(INTERNAL_PREFIXES) or internals and (
             dotted.startswith("helpers.checks.") and dotted not in ALLOWED_FROM_CHECKS):
         return dotted
     return None
@@ -479,10 +521,9 @@ def _reference_flags(nb, release_nb, exercises, source_nb, parsed, aliases, func
     allowed = {}
     if source_nb is not None:
         s_parsed, _, _, s_aliases, s_functions = _program(source_nb, release_nb)
-        s_checked = _checked_functions(source_nb, {e: g for e, g in exercises.items()})
-        for exercise, names in s_checked.items():
+        for exercise in checked:
             refs = EXERCISES[exercise].references if exercise in EXERCISES else ()
-            allowed[exercise] = set(closure_uses(names, s_functions, s_aliases, refs))
+            allowed[exercise] = {hit for _, hit in _uses_anywhere(s_parsed, s_functions, s_aliases, refs)}
     label_of = {}
     for label, tree in parsed:
         for node in tree.body:
@@ -491,16 +532,46 @@ def _reference_flags(nb, release_nb, exercises, source_nb, parsed, aliases, func
             elif isinstance(node, (ast.Assign, ast.ImportFrom, ast.Import)):
                 for name in _bound_names(node):
                     label_of.setdefault(name, label)
-    flags = []
+    flags, done = [], set()
     for exercise, names in checked.items():
         refs = EXERCISES[exercise].references if exercise in EXERCISES else ()
         for dotted, fn in closure_uses(names, functions, aliases, refs).items():
             if dotted in allowed.get(exercise, ()):
                 continue
             where = label_of.get(fn, "a student cell")
+            done.add((where, dotted))
             flags.append(f"{where}: {fn} uses the pack's reference {dotted} "
                          f"(exercise {exercise!r} scores 0)")
+        # Anywhere else in the student's cells too (a forged result needs the right
+        # outputs, and the reference is where they would come from).
+        for where, dotted in _uses_anywhere(parsed, functions, aliases, refs):
+            if dotted in allowed.get(exercise, ()) or (where, dotted) in done:
+                continue
+            flag = f"{where}: uses the pack's reference {dotted} (exercise {exercise!r} scores 0)"
+            if flag not in flags:
+                flags.append(flag)
     return flags
+
+
+def _uses_anywhere(parsed, functions, aliases, references):
+    """[(cell label, forbidden dotted name)] for every use in the student's cells."""
+    found = []
+    for label, tree in parsed:
+        for node in ast.walk(tree):
+            dotted = None
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in functions:
+                dotted = aliases.get(node.id)
+            elif isinstance(node, ast.Attribute):
+                dotted = resolve(node, aliases)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for alias in node.names:
+                    hit = _forbidden(f"{node.module}.{alias.name}", references, internals=False)
+                    if hit and (label, hit) not in found:
+                        found.append((label, hit))
+            hit = _forbidden(dotted, references, internals=False)
+            if hit and (label, hit) not in found:
+                found.append((label, hit))
+    return found
 
 
 def _bound_names(node):
@@ -525,14 +596,18 @@ def scan(submission_nb, release_nb, exercises, source_nb=None):
     for label, exc in broken:
         flags.append(f"{label}: could not be parsed ({type(exc).__name__}: "
                      f"{str(exc)[:80]}), so it was not scanned")
-    running = {}
+    running, severe = {}, False
     for label, tree in parsed:
         _bind_imports(tree, running)
         scanner = _Scanner({**_grader_aliases, **running})
         scanner.visit(tree)
-        flags.extend(f"{label}: {what}" for what in scanner.found)
+        flags.extend(f"{label}: {what}{' [severe]' if what in scanner.severe else ''}"
+                     for what in scanner.found)
+        severe = severe or bool(scanner.severe)
     flags.extend(_reference_flags(submission_nb, release_nb, exercises, source_nb, parsed,
                                   aliases, functions))
+    if severe and exercises:
+        flags.append(SEVERE_SUMMARY)
     seen, unique = set(), []
     for flag in flags:
         if flag not in seen:
@@ -542,8 +617,11 @@ def scan(submission_nb, release_nb, exercises, source_nb=None):
 
 
 def zeroed_exercises(flags, exercises):
-    """exercise -> reason for every exercise a reference-use flag gives 0 points."""
+    """exercise -> reason for every exercise a flag gives 0 points: the exercises whose
+    reference a submission uses, and all of them after a severe flag."""
     out = {}
+    if SEVERE_SUMMARY in flags:
+        return {e: "0 points: " + SEVERE_SUMMARY for e in exercises}
     for flag in flags:
         m = ZERO_SUFFIX_RE.search(flag)
         if m and m.group(1) in exercises:
