@@ -616,6 +616,32 @@ def scan(submission_nb, release_nb, exercises, source_nb=None):
     return unique
 
 
+def execution_flags(nb):
+    """Flags for the executed notebook's cells that hit a limit or stopped the kernel:
+    per-cell timeout, the kernel dying (killed, out of CPU time, crashed), MemoryError
+    (the sandbox's memory limit). Cells not run after a death are summed up once."""
+    flags, not_run = [], 0
+    for index, cell in enumerate(nb.cells):
+        if cell.get("cell_type") != "code":
+            continue
+        for out in cell.get("outputs", []):
+            if not isinstance(out, dict) or out.get("output_type") != "error":
+                continue
+            ename = out.get("ename")
+            if ename == "CellTimeoutError":
+                flags.append(f"cell {index}: stopped at the per-cell time limit")
+            elif ename == "KernelDied":
+                flags.append(f"cell {index}: the kernel died (killed itself, CPU or memory limit, "
+                             "or crashed)")
+            elif ename == "NotRun":
+                not_run += 1
+            elif ename == "MemoryError":
+                flags.append(f"cell {index}: ran out of memory (the sandbox's memory limit)")
+    if not_run:
+        flags.append(f"{not_run} later code cell(s) were not run (the kernel was gone)")
+    return flags
+
+
 def zeroed_exercises(flags, exercises):
     """exercise -> reason for every exercise a flag gives 0 points: the exercises whose
     reference a submission uses, and all of them after a severe flag."""
