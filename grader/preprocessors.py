@@ -531,6 +531,10 @@ class TrustedVerdicts(_CourseRootMixin, NbGraderPreprocessor):
                     self._sources[sc.name] = sc.source
             except MissingEntry:
                 pass
+        # --- grader.flags: cells that hit a limit or took the kernel down ---
+        from grader.flags import execution_flags
+
+        self._flags.extend(execution_flags(nb))
         nb, resources = super().preprocess(nb, resources)
         record.update({
             "seed": self._seed,
@@ -573,7 +577,9 @@ class TrustedVerdicts(_CourseRootMixin, NbGraderPreprocessor):
             why = f"expected {len(expected)} check result(s), found {len(payloads)}"
             if len(payloads) > len(expected):
                 self._flags.append(f"test cell {gid!r}: more check results than check() calls ({why})")
-            elif payloads:
+            elif payloads or not errors:
+                # Checks that ran without an error always leave a result: silence means
+                # the checker was replaced or its output swallowed.
                 self._flags.append(f"test cell {gid!r}: fewer check results than check() calls ({why})")
             if errors:
                 return False, [f"{gid}: no trusted verdict ({why}): {errors[0]}"]
