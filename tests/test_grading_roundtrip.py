@@ -297,6 +297,7 @@ def test_missing_or_forged_verdicts_fail_and_are_flagged(fixture_course):
     root, _, _ = fixture_course
     patched = record(root, "patched", FIXTURE_ASSIGNMENT, FIX_NB)
     assert "no trusted verdict" in patched["verdicts"]["test-sigmoid"]["message"]
+    assert any("fewer check results" in f for f in patched["flags"]), patched["flags"]
     seed = record(root, "seed", FIXTURE_ASSIGNMENT, FIX_NB)
     assert any("not the grader's" in f for f in seed["flags"]), seed["flags"]
 
@@ -417,7 +418,7 @@ def test_untouched_release_gets_zero(real_course, assignment, path):
 
 
 @pytest.mark.parametrize("assignment,path,exercise", MISTAKE_CASES,
-                         ids=[e for _, _, e in MISTAKE_CASES])
+                         ids=[f"{a}-{e}" for a, _, e in MISTAKE_CASES])
 def test_one_mistake_loses_only_its_exercise(real_course, assignment, path, exercise):
     root, _ = real_course
     got = scores(root, f"mistake-{exercise}", assignment)
