@@ -152,6 +152,7 @@ PATH_WORDS_RE = re.compile(
     r"gradebook|(^|[/\\])(submitted|autograded|solutions|feedback|release|notebooks|source)"
     r"([/\\]|$)|\.ipynb|\.db$|\.sqlite|(^|[/\\])\.\.([/\\]|$)|^/(proc|sys|etc|dev|home|root|tmp|"
     r"work|var|srv|mnt|opt|usr)\b", re.IGNORECASE)
+REDEFINED_NAMES = {"check", "CheckFailed", "display", "get_ipython", "__import__"}
 IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -339,9 +340,16 @@ class _Scanner(ast.NodeVisitor):
                      severe=node.id not in ("exit", "quit", "breakpoint"))
         elif node.id == "__builtins__":
             self.add("uses __builtins__ (reaches the builtins)", severe=True)
-        if isinstance(node.ctx, ast.Store) and node.id in ("check", "CheckFailed", "display",
-                                                           "get_ipython", "__import__"):
+        if isinstance(node.ctx, ast.Store) and node.id in REDEFINED_NAMES:
             self.add(f"redefines {node.id} (used by the test cells)", severe=True)
+
+    def visit_FunctionDef(self, node):
+        if node.name in REDEFINED_NAMES:
+            self.add(f"redefines {node.name} (used by the test cells)", severe=True)
+        self.generic_visit(node)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+    visit_ClassDef = visit_FunctionDef
 
     def visit_Attribute(self, node):
         dotted = resolve(node, self.aliases)
