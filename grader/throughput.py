@@ -1,0 +1,103 @@
+"""Grading throughput for `make bench`: submissions graded per minute at JOBS=1, 2, ...
+
+:func:`measure` builds a throw-away course from the repository's solutions/ (every
+assignment, or those given), releases it, submits the instructor solutions as a few
+students (a full-marks submission runs every cell, the slowest honest case), and times
+``grader.pipeline.autograde`` over all of them once per ``jobs`` value, in the sandbox
+unless ``unsafe``. One untimed submission is graded first so that every timed run starts
+with warm caches. A "submission" is one student's notebook of one assignment.
+
+Returns, for ``jobs=(1, 2)``:
+``{"grading_per_min_jobs1", "grading_per_min_jobs2", "grading_speedup_jobs2",
+"grading_seconds_jobs1", "grading_seconds_jobs2", "grading_submissions",
+"grading_students", "grading_assignments", "grading_kernel"}``.
+"""
+import copy
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from grader import pipeline
+
+REPO = pipeline.REPO_ROOT
+
+
+def _solved(release, source):
+    """The release with every solution cell replaced by the source's (full marks)."""
+    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in source.cells}
+    nb = copy.deepcopy(release)
+    for cell in nb.cells:
+        nbg = cell.metadata.get("nbgrader", {})
+        if nbg.get("solution") and nbg.get("grade_id") in by_id:
+            cell.source = by_id[nbg["grade_id"]].source
+    return nb
+
+
+def build_course(dest, assignments=None, students=2, repo=REPO):
+    """A released course in ``dest`` with ``students`` full-marks students per assignment.
+    Returns (course root, assignments, student ids)."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    assignments = list(assignments or pipeline.discover_assignments(repo))
+    if not assignments:
+        raise ValueError(f"no assignments under {Path(repo) / 'solutions'}")
+    shutil.copy(Path(repo) / "nbgrader_config.py", dest / "nbgrader_config.py")
+    for name in assignments:
+        shutil.copytree(Path(repo) / "solutions" / name, dest / "solutions" / name,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    pipeline.release(dest, assignments, log=lambda *_: None)
+    ids = [f"student{i + 1}" for i in range(students)]
+    for name in assignments:
+        for src in sorted((dest / "solutions" / name).glob("*.ipynb")):
+            source = nbformat.read(src, as_version=4)
+            release = nbformat.read(dest / "notebooks" / name / src.name, as_version=4)
+            nb = _solved(release, source)
+            for student in ids:
+                folder = dest / "submitted" / student / name
+                folder.mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, folder / src.name)
+    return dest, assignments, ids
+
+
+def measure(jobs=(1, 2), students=2, assignments=None, unsafe=False, log=print):
+    """Time ``autograde`` of a throw-away course at each ``jobs`` value (see the module
+    docstring for the returned keys). Every submission must get full marks, else
+    RuntimeError (a throughput of failing runs means nothing)."""
+    jobs = tuple(int(j) for j in jobs)
+    if not jobs or min(jobs) < 1:
+        raise ValueError(f"jobs must be positive integers, got {jobs!r}")
+    if students < 1:
+        raise ValueError(f"students must be at least 1, got {students!r}")
+    quiet = lambda *_: None  # noqa: E731
+    with tempfile.TemporaryDirectory(prefix="coursepack-throughput-") as tmp:
+        root, names, ids = build_course(Path(tmp) / "course", assignments, students)
+        n = len(names) * len(ids)
+        # Warm-up (not timed): caches, the kernelspec, the sandbox check.
+        pipeline.autograde(root, jobs=1, unsafe=unsafe, students=ids[:1], assignments=names[:1], log=quiet)
+        out = {"grading_submissions": n, "grading_students": len(ids), "grading_assignments": names}
+        for j in jobs:
+            start = time.perf_counter()
+            report = pipeline.autograde(root, jobs=j, unsafe=unsafe, log=quiet)
+            seconds = time.perf_counter() - start
+            bad = [f"{r['student']}/{r['assignment']}: {r['auto_score']}/{r['auto_max']}"
+                   for r in report["submissions"] if r["auto_score"] != r["auto_max"]]
+            if bad:
+                raise RuntimeError("throughput run did not give full marks: " + "; ".join(bad))
+            out[f"grading_seconds_jobs{j}"] = round(seconds, 1)
+            out[f"grading_per_min_jobs{j}"] = round(60.0 * n / seconds, 2)
+            out["grading_kernel"] = report["kernel"]
+            log(f"autograde JOBS={j}: {n} submissions in {seconds:.1f} s "
+                f"({60.0 * n / seconds:.2f} per minute)")
+        base = out[f"grading_per_min_jobs{jobs[0]}"]
+        for j in jobs[1:]:
+            out[f"grading_speedup_jobs{j}"] = round(out[f"grading_per_min_jobs{j}"] / base, 2)
+    return out
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(measure(), indent=1))
