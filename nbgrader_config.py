@@ -51,6 +51,7 @@ from grader.preprocessors import (  # noqa: E402
     StripHiddenTests,
     TrustedVerdicts,
     cell_timeout_from_env,
+    gradebook_url,
 )
 
 ASSIGNMENTS = sorted(
@@ -65,7 +66,7 @@ c.CourseDirectory.release_directory = "notebooks"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
-c.CourseDirectory.db_url = "sqlite:///" + str(ROOT / "gradebook.db")
+c.CourseDirectory.db_url = gradebook_url(ROOT)   # sqlite, gradebook.db at the root
 
 # Release: solution regions become this stub; hidden tests are removed from the release
 # and restored from the gradebook when grading (OverwriteCells / RebuildFromRelease).

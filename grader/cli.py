@@ -50,6 +50,7 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    pipeline.ensure_tools_on_path()
     try:
         root = pipeline.course_root(args.root)
         if args.step == "release":

@@ -12,7 +12,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 from nbgrader.plugins import ExportPlugin
 
-from grader.preprocessors import read_record
+from grader.preprocessors import gradebook_url, read_record
 from grader.report import submission_scores
 
 
@@ -52,7 +52,7 @@ def export_grades(root, dest=None):
     """Write the grades CSV (default: grades.csv at the course root); returns its path."""
     root = Path(root)
     dest = Path(dest) if dest else root / "grades.csv"
-    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+    with Gradebook(gradebook_url(root)) as gb:
         header, rows = grade_table(root, gb)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with open(dest, "w", newline="", encoding="utf-8") as fh:

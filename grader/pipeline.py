@@ -24,6 +24,7 @@ from grader.preprocessors import (
     BEGIN_HIDDEN,
     DEFAULT_CELL_TIMEOUT,
     cell_timeout_from_env,
+    gradebook_url,
     is_autograded_test,
     read_record,
     record_path,
@@ -218,10 +219,19 @@ class Job:
     result: ProcessResult | None = None
 
 
+def ensure_tools_on_path():
+    """nbgrader runs the `alembic` executable when it creates a gradebook: make this
+    interpreter's bin folder (the venv's) come first on PATH."""
+    bindir = os.path.dirname(sys.executable)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != bindir:
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
 def _gradebook(root):
     from nbgrader.api import Gradebook
 
-    return Gradebook("sqlite:///" + str(Path(root) / "gradebook.db"))
+    ensure_tools_on_path()
+    return Gradebook(gradebook_url(root))
 
 
 def release_notebooks(root, assignment):

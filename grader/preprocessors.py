@@ -57,6 +57,16 @@ def cell_timeout_from_env(default=DEFAULT_CELL_TIMEOUT):
     return value
 
 
+# Seconds a gradebook connection waits for another grading process's write lock
+# (SQLite); parallel autograding (--jobs N) relies on it.
+GRADEBOOK_BUSY_TIMEOUT = 120
+
+
+def gradebook_url(course_root):
+    """SQLAlchemy URL of the course's gradebook.db, with a generous SQLite busy timeout."""
+    return f"sqlite:///{Path(course_root) / 'gradebook.db'}?timeout={GRADEBOOK_BUSY_TIMEOUT}"
+
+
 # ---------------------------------------------------------------------------------------
 # Records (trusted state, outside the student's scratch folder)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from grader.preprocessors import read_record, record_path
+from grader.preprocessors import gradebook_url, read_record, record_path
 
 
 def report_path(root):
@@ -50,7 +50,7 @@ def build(root, jobs, seed, kernel, jobs_at_once, cell_timeout, submission_timeo
     """The report dict for finished grading jobs (grader.pipeline.Job)."""
     root = Path(root)
     rows = []
-    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gb:
+    with Gradebook(gradebook_url(root)) as gb:
         for job in jobs:
             scores = submission_scores(gb, job.student, job.assignment) or {
                 "score": 0.0, "max_score": 0.0, "auto_score": 0.0, "auto_max": 0.0,

@@ -20,7 +20,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from grader import pipeline
-from grader.preprocessors import expected_checks, is_autograded_test
+from grader.preprocessors import expected_checks, gradebook_url, is_autograded_test
 from grader.report import submission_scores
 
 REPO = Path(__file__).resolve().parent.parent
@@ -170,10 +170,11 @@ def with_mistake(nb, exercise, mistake, function_names, correct=None):
     raise LookupError(f"no solution cell defines {target!r} (exercise {exercise!r})")
 
 
-def grade(root, jobs=2, **kwargs):
+def grade(root, jobs=None, **kwargs):
     """Autograde the course (in the sandbox unless it is unavailable here); returns the
     report dict."""
     grading_env()
+    jobs = jobs or int(os.environ.get("COURSE_TEST_JOBS", "2"))
     return pipeline.autograde(root, jobs=jobs, unsafe=UNSAFE, log=lambda *_: None, **kwargs)
 
 
@@ -181,7 +182,7 @@ def scores(root, student, assignment):
     """grade id -> (score, max_score) from the course's gradebook (None if no submission)."""
     from nbgrader.api import Gradebook
 
-    with Gradebook("sqlite:///" + str(Path(root) / "gradebook.db")) as gb:
+    with Gradebook(gradebook_url(root)) as gb:
         found = submission_scores(gb, student, assignment)
     if found is None:
         return None
