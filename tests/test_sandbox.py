@@ -366,3 +366,20 @@ def test_cpu_limit_kills_the_kernel(jupyter_env):
     with pytest.raises(DeadKernelError):
         run_cells(["import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"],
                   cwd, env={"COURSE_CPU_LIMIT_S": "2"}, timeout=30)
+
+
+# ---------------------------------------------------------------------------------------
+# The pipeline refuses to grade without the sandbox unless told --unsafe
+
+def test_autograde_refuses_without_sandbox(monkeypatch, tmp_path, capsys):
+    from grader import cli, pipeline
+
+    monkeypatch.setenv("PATH", str(tmp_path))          # no bwrap anywhere
+    with pytest.raises(pipeline.GradingError, match="apt-get install bubblewrap"):
+        pipeline.sandbox_kernel(unsafe=False, log=lambda *_: None)
+    assert cli.main(["autograde"]) == 2
+    err = capsys.readouterr().err
+    assert "sandbox" in err and "UNSAFE=1" in err
+    warnings = []
+    assert pipeline.sandbox_kernel(unsafe=True, log=warnings.append) == "python3"
+    assert "UNSANDBOXED" in warnings[0]
