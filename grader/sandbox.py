@@ -202,6 +202,8 @@ def sandbox_env(cwd, source=None):
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+        "IPYTHONDIR": os.path.join(str(cwd), ".ipython-grading"),
         "TMPDIR": os.path.join(str(cwd), SCRATCH_TMP),
         "COURSE_MODE": "quick",
         "COURSE_RESULTS": os.path.join(str(cwd), ".coursepack-results.json"),
@@ -218,15 +220,29 @@ def sandbox_env(cwd, source=None):
 # ---------------------------------------------------------------------------------------
 # Scratch copy
 
+# Never copied into the scratch folder: notebooks (the graded one holds the hidden tests),
+# Python code and start-up files the interpreter or IPython would run or import before
+# (or instead of) what the grader scans: modules that could shadow numpy or helpers,
+# .pth files, ~/.ipython/profile_default/startup, ~/.local site-packages, dot folders.
+NOT_COPIED = ("*.ipynb", ".*", "*.py", "*.pyc", "*.pyo", "*.pth", "*.so", "*.pyd", "__pycache__")
+
+
+def _not_copied(folder, names):
+    import fnmatch
+
+    skipped = {n for n in names if any(fnmatch.fnmatch(n, pat) for pat in NOT_COPIED)}
+    skipped |= {n for n in names if (Path(folder) / n / "__init__.py").exists()}
+    return skipped
+
+
 def make_scratch(cwd, parent):
-    """A scratch copy of ``cwd`` under ``parent`` without notebooks or checkpoints (the
-    notebook being graded holds the hidden tests); symlinks are copied as links.
-    Returns its path."""
+    """A scratch copy of ``cwd`` under ``parent``: the student's data files only (see
+    NOT_COPIED: no notebooks, Python code, packages or dot folders); symlinks are copied
+    as links. Returns its path."""
     scratch = Path(tempfile.mkdtemp(prefix="scratch-", dir=parent))
     cwd = Path(cwd)
     if cwd.is_dir():
-        shutil.copytree(cwd, scratch, symlinks=True, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+        shutil.copytree(cwd, scratch, symlinks=True, dirs_exist_ok=True, ignore=_not_copied)
     (scratch / SCRATCH_TMP).mkdir(exist_ok=True)
     # matplotlib's font cache, copied so each kernel does not rebuild it.
     cache = Path.home() / ".cache" / "matplotlib"

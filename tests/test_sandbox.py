@@ -197,10 +197,23 @@ def test_scratch_copy_has_no_notebooks(tmp_path):
     (src / ".ipynb_checkpoints").mkdir()
     (src / ".ipynb_checkpoints" / "graded-checkpoint.ipynb").write_text("hidden tests")
     (src / "sub" / "weights.npy").write_bytes(b"123")
+    # Code the interpreter or IPython would run before the grader's cells, or that
+    # would shadow numpy/helpers: never copied.
+    startup = src / ".ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-evil.py").write_text("print('evil')")
+    (src / ".local" / "lib").mkdir(parents=True)
+    (src / "numpy.py").write_text("evil")
+    (src / "helpers").mkdir()
+    (src / "helpers" / "__init__.py").write_text("evil")
+    (src / "helpers" / "checks.py").write_text("evil")
+    (src / "evil.pth").write_text("import os")
     scratch = sandbox.make_scratch(src, tmp_path)
     files = {str(p.relative_to(scratch)) for p in scratch.rglob("*") if p.is_file()}
     assert "sub/weights.npy" in files
-    assert not any(f.endswith(".ipynb") for f in files)
+    assert not any(f.endswith((".ipynb", ".py", ".pth")) for f in files), files
+    assert not (scratch / ".ipython").exists() and not (scratch / ".local").exists()
+    assert not (scratch / "helpers").exists()
 
 
 # ---------------------------------------------------------------------------------------
