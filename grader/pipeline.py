@@ -326,10 +326,8 @@ def _zero_fill(root, job, notebooks, reason):
 
 
 def _run_job(root, job, env, timeout, kernel):
-    for nb_id in job.notebooks + list(job.invalid):
-        path = record_path(root, job.student, job.assignment, nb_id)
-        if path.exists():
-            path.unlink()
+    # Records describe the latest grading only.
+    shutil.rmtree(record_path(root, job.student, job.assignment, "-").parent, ignore_errors=True)
     if not job.notebooks:
         return job
     args = ["autograde", job.assignment, "--student", job.student, "--force",
@@ -405,6 +403,9 @@ def autograde(root, jobs=1, unsafe=False, students=None, assignments=None,
     elapsed = time.monotonic() - started
 
     for job in done:
+        if not job.notebooks and not job.invalid:
+            _zero_fill(root, job, release_notebooks(root, job.assignment),
+                       f"no notebook submitted (expected {', '.join(release_notebooks(root, job.assignment))}.ipynb)")
         if job.invalid:
             for nb_id, reason in job.invalid.items():
                 _zero_fill(root, job, [nb_id], f"{nb_id}.ipynb is unreadable: {reason}")

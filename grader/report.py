@@ -56,8 +56,9 @@ def build(root, jobs, seed, kernel, jobs_at_once, cell_timeout, submission_timeo
                 "score": 0.0, "max_score": 0.0, "auto_score": 0.0, "auto_max": 0.0,
                 "manual_pending": [], "cells": {}}
             flags, lost, zero_reasons = [], {}, []
-            for nb_id in sorted(set(job.notebooks) | set(job.invalid)):
-                record = read_record(record_path(root, job.student, job.assignment, nb_id))
+            folder = record_path(root, job.student, job.assignment, "x").parent
+            for path in sorted(folder.glob("*.json")):
+                record = read_record(path)
                 flags.extend(record.get("flags", []))
                 if record.get("zero_reason"):
                     zero_reasons.append(record["zero_reason"])

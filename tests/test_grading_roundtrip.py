@@ -191,7 +191,9 @@ FIXTURE_STUDENTS = {
     "loop": ("loop", {"test-sigmoid": 1, "test-l2_penalty": 0}),
     "kill9": ("kill9", {"test-sigmoid": 1, "test-l2_penalty": 0}),
     "exit": ("exit", {"test-sigmoid": 1, "test-l2_penalty": 0}),
+    "stubborn": ("stubborn", {"test-sigmoid": 1, "test-l2_penalty": 0}),
     "badjson": ("badjson", {"test-sigmoid": 0, "test-l2_penalty": 0}),
+    "empty": ("empty", {"test-sigmoid": 0, "test-l2_penalty": 0}),
     "patched": ("patched", {"test-sigmoid": 0, "test-l2_penalty": 0}),
     "seed": ("seed", {"test-sigmoid": 0, "test-l2_penalty": 0}),
 }
@@ -215,6 +217,13 @@ def _fixture_submission(kind, release, good):
                        where="start")
     if kind == "exit":
         return _inject(good, "l2_penalty-solution", "import os\nos._exit(3)", where="start")
+    if kind == "stubborn":
+        # A loop that swallows the timeout's interrupt: the kernel never answers again.
+        return _inject(good, "l2_penalty-solution",
+                       "while True:\n    try:\n        while True:\n            pass\n"
+                       "    except KeyboardInterrupt:\n        pass", where="start")
+    if kind == "empty":
+        return None
     if kind == "badjson":
         return nbformat.writes(good)[:-40]
     if kind == "patched":
@@ -233,7 +242,11 @@ def fixture_course(tmp_path_factory):
     release = release_nb(root, FIXTURE_ASSIGNMENT, FIXTURE_NAME)
     good = solved(release, fixture_source())
     for student, (kind, _) in FIXTURE_STUDENTS.items():
-        submit(root, student, FIXTURE_ASSIGNMENT, FIXTURE_NAME, _fixture_submission(kind, release, good))
+        nb = _fixture_submission(kind, release, good)
+        if nb is None:      # a submission folder without the notebook
+            (root / "submitted" / student / FIXTURE_ASSIGNMENT).mkdir(parents=True)
+        else:
+            submit(root, student, FIXTURE_ASSIGNMENT, FIXTURE_NAME, nb)
     report = grade(root, jobs=2, cell_timeout=15, timeout=240)
     csv_path = export_grades(root, root / "grades-parallel.csv")
     return root, report, csv_path
@@ -276,7 +289,8 @@ def test_stderr_warnings_cost_nothing(fixture_course):
     assert all(v["passed"] for v in verdicts.values())
 
 
-@pytest.mark.parametrize("student,words", [("loop", "Timeout"), ("kill9", "kernel died"), ("exit", "kernel died")])
+@pytest.mark.parametrize("student,words", [("loop", "Timeout"), ("kill9", "kernel died"), ("exit", "kernel died"),
+                                           ("stubborn", "stopped responding")])
 def test_broken_kernels_fail_only_what_they_broke(fixture_course, student, words):
     root, _, _ = fixture_course
     rec = record(root, student, FIXTURE_ASSIGNMENT, FIX_NB)
@@ -291,6 +305,12 @@ def test_invalid_json_gets_zero_with_a_reason(fixture_course):
     root, report, _ = fixture_course
     row = next(r for r in report["submissions"] if r["student"] == "badjson")
     assert row["score"] == 0 and any("not valid JSON" in z for z in row["zero_reasons"])
+
+
+def test_missing_notebook_gets_zero_with_a_reason(fixture_course):
+    root, report, _ = fixture_course
+    row = next(r for r in report["submissions"] if r["student"] == "empty")
+    assert row["score"] == 0 and any("no notebook submitted" in z for z in row["zero_reasons"])
 
 
 def test_missing_or_forged_verdicts_fail_and_are_flagged(fixture_course):
