@@ -130,9 +130,14 @@ def test_discover_sorted_and_only(tmp_path):
 def test_runner_executes_continues_past_failure_and_exits_nonzero(tmp_path, monkeypatch,
                                                                    capsys):
     monkeypatch.setenv("COURSE_MODE", "full")  # restored after the test
+    results_path = tmp_path / "build" / "results-quick.json"
+    monkeypatch.setenv("COURSE_RESULTS", str(results_path))
+    results_path.parent.mkdir()
+    results_path.write_text('{"stale_key": 0.5}')
     make_notebook(tmp_path / "solutions" / "01_good" / "good.ipynb",
                   "import os, pathlib\nprint(os.environ['COURSE_MODE'])\n"
-                  "print(pathlib.Path.cwd().name)")
+                  "print(pathlib.Path.cwd().name)",
+                  "from helpers.results import record\nrecord('fresh_key', 0.25)")
     make_notebook(tmp_path / "solutions" / "02_bad" / "bad.ipynb",
                   "raise RuntimeError('deliberate failure')", "print('never')")
     code = run_notebooks.main(["--mode", "quick"], root=tmp_path)
@@ -151,8 +156,13 @@ def test_runner_executes_continues_past_failure_and_exits_nonzero(tmp_path, monk
     assert timings["01_good"]["status"] == "ok" and timings["02_bad"]["status"] == "failed"
     assert timings["01_good"]["seconds"] > 0
     assert str(build / "executed") in captured.out
+    # the earlier results were moved aside; only this run's numbers remain
+    assert json.loads(results_path.read_text()) == {"fresh_key": 0.25}
+    assert json.loads((build / "results-quick.previous.json").read_text()) == \
+        {"stale_key": 0.5}
 
     # --only reruns one notebook and keeps the other's timing
     assert run_notebooks.main(["--mode", "quick", "--only", "01_good"], root=tmp_path) == 0
+    assert json.loads(results_path.read_text()) == {"fresh_key": 0.25}  # merged, kept
     assert set(json.loads((build / "timings-quick.json").read_text())) == {"01_good",
                                                                             "02_bad"}

@@ -6,7 +6,11 @@ writes ``build/executed/<assignment>.ipynb``, ``build/html/<assignment>.html`` a
 wall time of each notebook into ``build/timings-<mode>.json`` (merged, so ``--only``
 keeps the others). A failing notebook is still written (with its traceback) and the
 run goes on; the exit code is non-zero and the failures are listed at the end.
-``make demo`` runs quick mode; ``make reproduce`` runs full mode, then ``tools.report``.
+Headline numbers go to ``$COURSE_RESULTS`` if set, else ``build/results.json`` (full)
+or ``build/results-quick.json`` (quick); a run of every notebook (no ``--only``) first
+moves the earlier results and timings aside to ``*.previous.json``, so the report can
+only show numbers measured in this run. ``make demo`` runs quick mode; ``make
+reproduce`` runs full mode, then ``tools.report``.
 """
 import argparse
 import json
@@ -108,11 +112,22 @@ def main(argv=None, root=ROOT):
         print(f"error: no notebooks found in {root}/solutions/*/", file=sys.stderr)
         return 2
 
-    # The kernel inherits this process's environment.
-    os.environ["COURSE_MODE"] = args.mode
     build = root / "build"
     build.mkdir(exist_ok=True)
     timings_path = build / f"timings-{args.mode}.json"
+    results_name = "results.json" if args.mode == "full" else "results-quick.json"
+    results_path = Path(os.environ.get("COURSE_RESULTS", "").strip() or build / results_name)
+    # The kernels inherit this process's environment: the mode, and where to record.
+    os.environ["COURSE_MODE"] = args.mode
+    os.environ["COURSE_RESULTS"] = str(results_path)
+    if args.only is None:
+        # A run of every notebook starts afresh, so no number from an earlier run can
+        # pass for a new one; the old files are kept beside as *.previous.json.
+        for stale in (results_path, timings_path):
+            if stale.exists():
+                previous = stale.with_name(f"{stale.stem}.previous{stale.suffix}")
+                os.replace(stale, previous)
+                print(f"Moved the earlier {stale.name} to {previous.name}")
     failures = []
     for notebook in notebooks:
         name = output_name(notebook, notebooks)
@@ -132,9 +147,8 @@ def main(argv=None, root=ROOT):
 
     print(f"\nExecuted notebooks: {build / 'executed'}\nHTML: {build / 'html'}\n"
           f"Timings: {timings_path}")
-    results = build / ("results.json" if args.mode == "full" else "results-quick.json")
-    if results.exists():
-        print(f"Results: {results}")
+    if results_path.exists():
+        print(f"Results: {results_path}")
     if failures:
         print(f"\n{len(failures)} of {len(notebooks)} notebook(s) failed:", file=sys.stderr)
         for name, error in failures:
