@@ -235,7 +235,7 @@ targets = ["../../honest/01_derivations/derivations.ipynb",
            {str(root / "submitted" / "honest" / ASSIGNMENT / NAME)!r},
            {str(root / "notebooks" / ASSIGNMENT / NAME)!r},
            {str(repo / "helpers" / "__init__.py")!r},
-           os.path.expanduser("~/coursepack-pwned"), "/tmp/coursepack-pwned"]
+           {str(Path.home() / "coursepack-pwned")!r}, "/tmp/coursepack-pwned"]
 for path in targets:
     try:
         with open(path, "a") as fh:
