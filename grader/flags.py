@@ -31,8 +31,14 @@ the cell and the construct:
   example the pack's ``sigmoid`` inside ``logistic_predict`` in notebook 2) is part of
   the intended toolkit and is not flagged.
 
-Other flags do not change the score: they are shown to the tutor (report, CSV) who
-decides. The scan is a net for deliberate tricks, not a proof: the sandbox and the
+Flags marked "[severe]" are constructs that could forge or hide what the grader sees
+(execution hooks, the grader's internals, patching numpy/helpers/builtins/sys, dynamic
+code and imports, pickles, modules shipped with the submission that the scan cannot
+read, the payload's MIME type): one of them adds :data:`SEVERE_SUMMARY` and every
+exercise of the notebook scores 0 until a tutor reviews it (a manual grade in formgrader
+overrides). Other flags do not change the score: they are shown to the tutor (report,
+CSV) who decides. :func:`execution_flags` adds what happened while running (timeouts, a
+dead kernel, memory errors). The scan is a net for deliberate tricks, not a proof: the sandbox and the
 trusted verdicts are what make tampering useless.
 """
 import ast
@@ -153,7 +159,6 @@ PATH_WORDS_RE = re.compile(
     r"([/\\]|$)|\.ipynb|\.db$|\.sqlite|(^|[/\\])\.\.([/\\]|$)|^/(proc|sys|etc|dev|home|root|tmp|"
     r"work|var|srv|mnt|opt|usr)\b", re.IGNORECASE)
 REDEFINED_NAMES = {"check", "CheckFailed", "display", "get_ipython", "__import__"}
-IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _importable(root):
