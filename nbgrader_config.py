@@ -20,6 +20,10 @@ Environment knobs (read when nbgrader starts):
     COURSE_CELL_TIMEOUT     seconds per executed cell during autograding (default 120)
     COURSE_GRADING_KERNEL   kernel that runs submissions (default "coursepack-sandbox";
                             `python -m grader autograde --unsafe` sets "python3")
+    COURSE_MEMORY_LIMIT_MB  address space of a sandboxed kernel (default 4096)
+    COURSE_CPU_LIMIT_S      CPU seconds of a sandboxed kernel, a backstop (default 1200)
+    COURSE_FILE_LIMIT_MB    largest file a sandboxed kernel may write (default 512)
+                            (the last three: grader/sandbox.py, read when a kernel starts)
 """
 import os
 import sys
