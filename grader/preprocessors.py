@@ -624,7 +624,8 @@ class TrustedVerdicts(_CourseRootMixin, NbGraderPreprocessor):
             self._flags.append(f"test cell {gid!r}: {label} ran with seed {payload.get('seed')!r}, not the grader's")
             return False, f"{label}: the check ran with another seed than the grader's"
         if exercise in self._zeroed:
-            return False, f"{label}: 0 points: {self._zeroed[exercise]}"
+            reason = str(self._zeroed[exercise])
+            return False, f"{label}: {reason if reason.startswith('0 points') else '0 points: ' + reason}"
         try:
             outputs = self._decode(payload.get("outputs"))
         except (ValueError, TypeError, KeyError) as exc:

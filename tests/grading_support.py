@@ -81,6 +81,23 @@ def make_course(dest, assignments=(), fixtures=None):
     return dest
 
 
+_RELEASED = {}
+
+
+def released_course():
+    """One course per test process with every discovered assignment released (shared by
+    the release and round-trip tests to release only once); removed at exit. Callers may
+    add submissions and grade; they must not change solutions/ or notebooks/."""
+    import atexit
+    import tempfile
+
+    if "root" not in _RELEASED:
+        base = Path(tempfile.mkdtemp(prefix="coursepack-course-"))
+        atexit.register(shutil.rmtree, base, True)
+        _RELEASED["root"] = make_course(base / "course", sorted({a for a, _ in source_notebooks()}))
+    return _RELEASED["root"]
+
+
 def read_nb(path):
     return nbformat.read(path, as_version=4)
 

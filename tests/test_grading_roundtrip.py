@@ -32,6 +32,7 @@ from grading_support import (
     fixture_source,
     grade,
     make_course,
+    released_course,
     read_csv,
     record,
     release_nb,
@@ -398,7 +399,7 @@ def real_course(tmp_path_factory):
     if not SOURCES:
         pytest.skip("no solutions/*/*.ipynb yet")
     mistakes, correct = _mistakes()
-    root = make_course(tmp_path_factory.mktemp("real-course"), sorted({a for a, _ in SOURCES}))
+    root = released_course()
     for assignment, path in SOURCES:
         release = release_nb(root, assignment, path.name)
         good = solved(release, nbformat.read(path, as_version=4))

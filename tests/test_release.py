@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from grader import pipeline
-from grading_support import REPO, make_course, source_notebooks
+from grading_support import REPO, make_course, released_course, source_notebooks
 
 SOURCES = source_notebooks()
 IDS = [f"{a}/{p.name}" for a, p in SOURCES]
@@ -31,7 +31,7 @@ def fresh_release(tmp_path_factory):
     """A fresh `nbgrader generate_assignment` of every assignment, in a throw-away course."""
     if not SOURCES:
         pytest.skip("no solutions/*/*.ipynb yet")
-    return make_course(tmp_path_factory.mktemp("release"), sorted({a for a, _ in SOURCES}))
+    return released_course()
 
 
 def test_assignments_are_discovered():
