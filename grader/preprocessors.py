@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
-from nbformat.notebooknode import NotebookNode, from_dict
+from nbformat.notebooknode import from_dict
 from traitlets import Unicode
 from traitlets.config import LoggingConfigurable
 
@@ -192,7 +192,7 @@ def _stream_output(text):
 
 def _cell_kind(nbg):
     if nbg.get("solution") and nbg.get("grade"):
-        return "written answer"
+        return "manually graded answer"
     if nbg.get("solution"):
         return "solution cell"
     if nbg.get("grade"):
@@ -217,6 +217,8 @@ def _as_cell(raw):
     if cell["cell_type"] == "code":
         cell["outputs"] = []
         cell["execution_count"] = None
+    elif isinstance(raw.get("attachments"), dict):
+        cell["attachments"] = copy.deepcopy(raw["attachments"])   # images pasted in Markdown
     return from_dict(cell)
 
 
@@ -228,7 +230,7 @@ def _convert_type(cell, cell_type):
     else:
         cell.pop("outputs", None)
         cell.pop("execution_count", None)
-    if cell_type != "markdown" and cell_type != "raw":
+    if cell_type == "code":
         cell.pop("attachments", None)
 
 

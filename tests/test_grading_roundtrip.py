@@ -13,7 +13,6 @@ Three parts:
 """
 import copy
 import json
-import os
 from pathlib import Path
 
 import nbformat
@@ -80,8 +79,11 @@ def test_rebuild_leaves_an_honest_submission_alone():
     sub = copy.deepcopy(_release())
     sub.cells[1].source = "def f(x):\n    return 2 * x"
     sub.cells.insert(2, new_code_cell("print(f(3))"))
+    sub.cells[4].source = "My answer: ![plot](attachment:plot.png)"
+    sub.cells[4].attachments = {"plot.png": {"image/png": "iVBORw0KGgo="}}
     nb, flags = rebuild_from_release(json.loads(nbformat.writes(sub)), _release(), FULL)
     assert flags == []
+    assert nb.cells[4].attachments == {"plot.png": {"image/png": "iVBORw0KGgo="}}
     assert _ids(nb) == ["intro", "f-solution", None, "test-f", "answer-a"]
     assert nb.cells[1].source == "def f(x):\n    return 2 * x"
     assert nb.cells[3].source == FULL["test-f"]  # hidden tests back from the gradebook

@@ -3,7 +3,6 @@ solutions/, and the release hides what it must: solutions and hidden tests.
 
 Notebooks are discovered (solutions/*/*.ipynb); nothing here lists them.
 """
-from pathlib import Path
 
 import nbformat
 import pytest
