@@ -226,7 +226,8 @@ def test_solutions_found():
 def test_solution_notebook_in_browser(page, lab, source):
     relpath = f"{source.parent.name}/{source.name}"
     _run_and_check(page, lab, relpath)
-    code = [c["source"] for c in json.loads(source.read_text())["cells"]
+    code = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            for c in json.loads(source.read_text(encoding="utf-8"))["cells"]
             if c["cell_type"] == "code"]
     expected = sum(f'add_class("{DEMO_CLASS}")' in s or f"add_class('{DEMO_CLASS}')" in s
                    for s in code)
