@@ -500,3 +500,21 @@ def test_hidden_tests_were_not_readable(course):
 
 def test_serial_run_gives_the_same_csv(course):
     assert course["csv_serial"] == course["csv_parallel"]
+
+
+def test_throughput_measure_reports_both_job_counts():
+    """grader.throughput.measure on the smallest assignment: the keys make bench reads,
+    consistent numbers (per minute = 60 * submissions / seconds)."""
+    from grader import throughput
+
+    gs.grading_env()
+    out = throughput.measure(jobs=(1, 2), students=2, assignments=[ASSIGNMENT], unsafe=gs.UNSAFE,
+                             log=lambda *_: None)
+    assert out["grading_submissions"] == 2
+    for j in (1, 2):
+        assert out[f"grading_per_min_jobs{j}"] == pytest.approx(
+            60 * 2 / out[f"grading_seconds_jobs{j}"], rel=0.01)
+    assert out["grading_speedup_jobs2"] == pytest.approx(
+        out["grading_per_min_jobs2"] / out["grading_per_min_jobs1"], rel=0.02)
+    with pytest.raises(ValueError, match="jobs"):
+        throughput.measure(jobs=(0,))
