@@ -29,9 +29,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 # Every cell in the DOM (no virtual scrolling), so the DOM checks see the whole notebook;
-# no news or update checks from the lab (no network here).
+# each cell's execution times in its metadata (recordTiming, for the lecture timings); no news or update checks from the lab (no network here).
 LAB_SETTINGS = {
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings":
+        {"windowingMode": "none", "recordTiming": True},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
         {"fetchNews": "false", "checkForUpdates": False},
 }
@@ -225,7 +226,11 @@ _JS_STATE = """() => {
     const source = m.sharedModel.getSource();
     const outputs = [];
     for (let i = 0; i < m.outputs.length; i++) outputs.push(m.outputs.get(i).toJSON());
+    const timing = m.getMetadata('execution') || {};
+    const t0 = Date.parse(timing['iopub.execute_input']);
+    const t1 = Date.parse(timing['shell.execute_reply']);
     return {index, source, count: m.executionCount,
+            seconds: (isNaN(t0) || isNaN(t1)) ? null : (t1 - t0) / 1000,
             running: cell.node.querySelector('.jp-InputArea-prompt') ?
                      cell.node.querySelector('.jp-InputArea-prompt').textContent.includes('*')
                      : false,
@@ -240,7 +245,12 @@ _JS_STATE = """() => {
 
 @dataclass
 class NotebookRun:
-    """What `run_all` saw: wall time, kernel status and every code cell's state."""
+    """What `run_all` saw: wall time, kernel status and every code cell's state.
+
+    ``cells`` holds one dict per code cell: index (among all cells), source, count
+    (execution count or None), seconds (kernel time from JupyterLab's recorded timing, or
+    None), running, and errors (ename, evalue, traceback).
+    """
     path: str
     seconds: float
     kernel: str
