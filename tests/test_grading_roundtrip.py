@@ -364,6 +364,34 @@ def test_serial_regrade_equals_parallel_run(fixture_course):
     assert set(serial) == set(parallel)
 
 
+def _processes_with_seed(seed):
+    """Processes (kernels, sandboxes, nbgrader) that still carry this grading run's seed."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if proc.environ().get("COURSE_CHECK_SEED") == seed:
+                found.append(proc)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def test_wall_clock_cap_stops_a_submission_and_its_kernel(fixture_course):
+    """A loop longer than the submission cap (per-cell timeout set higher): the process
+    and its kernel are killed, the submission gets 0 with the reason, nothing survives."""
+    root, _, _ = fixture_course
+    release = release_nb(root, FIXTURE_ASSIGNMENT, FIXTURE_NAME)
+    good = solved(release, fixture_source())
+    submit(root, "overtime", FIXTURE_ASSIGNMENT, FIXTURE_NAME, _fixture_submission("loop", release, good))
+    report = grade(root, jobs=1, students=["overtime"], cell_timeout=600, timeout=25)
+    row = report["submissions"][0]
+    assert row["student"] == "overtime" and row["score"] == 0
+    assert any("stopped after 25 s" in z for z in row["zero_reasons"]), row
+    assert _processes_with_seed(report["seed"]) == []
+
+
 # ---------------------------------------------------------------------------------------
 # The real notebooks
 
