@@ -36,6 +36,9 @@ REDRAW_TIMEOUT = 120            # seconds for one demo to redraw after a slider 
 IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 TIMINGS = {}
 
+# A hung browser or kernel fails the test (and the fixtures still stop the server).
+pytestmark = pytest.mark.timeout(NOTEBOOK_TIMEOUT + 4 * REDRAW_TIMEOUT + 120)
+
 
 def _missing(reason):
     """Fail in CI (the browser test must run there), skip elsewhere."""
@@ -134,6 +137,15 @@ def _slider_notebook():
             "box = widgets.VBox([k, widgets.interactive_output(draw, {'k': k})])\n"
             f"box.add_class('{DEMO_CLASS}')\n"
             "display(box)"),
+        # A broken demo: the slider is not connected to the picture.
+        nbformat.v4.new_code_cell(
+            "static_out = widgets.Output()\n"
+            "with static_out:\n"
+            "    plt.imshow(np.eye(28), cmap='gray')\n"
+            "    plt.show()\n"
+            "static = widgets.VBox([widgets.IntSlider(value=3, min=1, max=9), static_out])\n"
+            "static.add_class('harness-static')\n"
+            "display(static)"),
     ]
     return nb
 
@@ -222,9 +234,12 @@ def _run_and_check(page, lab, relpath):
 def test_harness_slider_redraws_image(page, lab):
     relpath = "harness/slider.ipynb"
     run = _run_and_check(page, lab, relpath)
-    assert [c["count"] for c in run.cells] == [1, 2]
+    assert [c["count"] for c in run.cells] == [1, 2, 3]
     assert all(c["seconds"] is not None for c in run.cells), "no recorded cell timing"
     TIMINGS[relpath]["demos"] = _check_demos(page, relpath, expected=1)
+    # The check must catch a demo whose slider does not redraw.
+    before, after, _, _ = nudge_slider(page, page.locator(".harness-static"), timeout=3)
+    assert before and after == before
 
 
 def test_harness_reports_error_cell(page, lab):
