@@ -364,6 +364,29 @@ def test_serial_regrade_equals_parallel_run(fixture_course):
     assert set(serial) == set(parallel)
 
 
+def test_cli_export_and_errors(fixture_course, tmp_path):
+    """`python -m grader` as the Makefile calls it: export writes the same CSV; a step
+    that cannot run exits 2 with a message naming the problem."""
+    import subprocess
+    import sys
+
+    root, _, _ = fixture_course
+    out = tmp_path / "cli.csv"
+    run = subprocess.run([sys.executable, "-m", "grader", "--root", str(root), "export", "--to", str(out)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert read_csv(out) == read_csv(export_grades(root, tmp_path / "api.csv"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    run = subprocess.run([sys.executable, "-m", "grader", "--root", str(empty), "autograde"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "nbgrader_config.py" in run.stderr
+    (empty / "nbgrader_config.py").write_text((root / "nbgrader_config.py").read_text())
+    run = subprocess.run([sys.executable, "-m", "grader", "--root", str(empty), "autograde", "--unsafe"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "nothing to grade" in run.stderr
+
+
 def _processes_with_seed(seed):
     """Processes (kernels, sandboxes, nbgrader) that still carry this grading run's seed."""
     import psutil
