@@ -354,11 +354,11 @@ def test_memory_limit_gives_memory_error(jupyter_env):
     nb = run_cells(['''
         import numpy as np
         try:
-            big = np.ones(200_000_000)   # 1.6 GB, above the 600 MB limit
+            big = np.ones(400_000_000)   # 3.2 GB, above the 2000 MB limit
             print("allocated")
         except MemoryError:
             print("MemoryError")
-        '''], cwd, env={"COURSE_MEMORY_LIMIT_MB": "600"})
+        '''], cwd, env={"COURSE_MEMORY_LIMIT_MB": "2000"})
     text = "".join(o.get("text", "") for o in nb.cells[0].outputs)
     assert "MemoryError" in text and "allocated" not in text
 
