@@ -222,3 +222,25 @@ def test_divergence_is_reported():
     with pytest.raises(FloatingPointError, match="learning_rate"), np.errstate(all="ignore"):
         mlp.train(model, X * 1e3, y, optimizer="sgd", learning_rate=1e6, epochs=3,
                   batch_size=16, progress=False)
+
+
+def test_flush_subnormals():
+    a = np.array([1e-40, -1e-42, 0.0, 1e-30, -2.0, np.finfo(np.float32).tiny], np.float32)
+    b = np.array([3e-39, 1.0, -1e-45, 0.5, 0.0, 2e-38], np.float32)
+    mlp.flush_subnormals([a, b], np.empty_like(a), np.empty(a.shape, bool))
+    np.testing.assert_array_equal(a, np.array([0, 0, 0, 1e-30, -2.0, np.finfo(np.float32).tiny],
+                                              np.float32))
+    np.testing.assert_array_equal(b, np.array([0, 1.0, 0, 0.5, 0, 2e-38], np.float32))
+
+
+def test_train_flushes_subnormal_parameters_and_state():
+    X, y = _blobs(n=64 * mlp.FLUSH_EVERY // 2)
+    model = mlp.MLP((20, 16, 5), activation="relu", seed=0)
+    model.theta[-1] = 1e-40                     # a subnormal bias of the output layer
+    before = model.theta.copy()
+    hist = mlp.train(model, X, y, optimizer="momentum", learning_rate=0.0, epochs=2,
+                     batch_size=64, progress=False)
+    assert model.theta[-1] == 0
+    np.testing.assert_array_equal(model.theta[:-1], before[:-1])    # lr = 0: nothing else moves
+    assert not np.any((hist["config"]["velocity"] != 0)
+                      & (np.abs(hist["config"]["velocity"]) < np.finfo(np.float32).tiny))
