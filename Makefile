@@ -22,7 +22,7 @@ ifeq ($(origin MNIST_DIR),undefined)
   endif
 endif
 
-.PHONY: venv demo test lab reproduce bench release autograde feedback grades clean
+.PHONY: venv demo test lab reproduce bench release autograde feedback grades sandbox-check clean
 
 venv: $(STAMP)
 
@@ -61,6 +61,9 @@ feedback: $(STAMP)
 
 grades: $(STAMP)
 	$(PY) -m grader export
+
+sandbox-check: $(STAMP)
+	$(PY) -m grader.sandbox check
 
 clean:
 	rm -rf build
