@@ -201,12 +201,15 @@ def _single_thread(X, y, reps, matmul_n, with_torch):
 
 
 def run(quick=False, output=None, repeats=None, images=None, with_torch=True,
-        single_thread=True):
+        single_thread=True, grading=False):
     """Run every measurement and write the JSON report. Returns the result dict.
 
     The top-level timings use the default thread settings (all cores); with
     ``single_thread`` the same set is repeated with one thread per library, which is
-    less sensitive to other jobs on a shared machine, under ``"single_thread"``.
+    less sensitive to other jobs on a shared machine, under ``"single_thread"``. With
+    ``grading`` it also times the sandboxed autograder over the whole pack at JOBS=1 and
+    JOBS=2 (:func:`grader.throughput.measure`; several minutes), adding
+    ``grading_per_min_jobs1``, ``grading_per_min_jobs2`` and ``grading_speedup_jobs2``.
     """
     settings = dict(QUICK if quick else FULL)
     if repeats is not None:
@@ -225,6 +228,9 @@ def run(quick=False, output=None, repeats=None, images=None, with_torch=True,
     result.update(_measure(X, y, reps, settings["matmul_n"], with_torch))
     if single_thread:
         result["single_thread"] = _single_thread(X, y, reps, settings["matmul_n"], with_torch)
+    if grading:
+        from grader import throughput  # the tutor side; imported only when asked for
+        result.update(throughput.measure(jobs=(1, 2)))
     result["blas"] = blas_info()          # after the runs: scikit-learn's BLAS is loaded too
     result["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
                          "python": platform.python_version(), "numpy": np.__version__,
@@ -270,6 +276,12 @@ def format_table(result):
                          f"{lib['architecture']}, {lib['num_threads']} threads")
     if result["blas"]["env"]:
         lines.append(f"  BLAS environment: {result['blas']['env']}")
+    if "grading_per_min_jobs1" in result:
+        lines.append(f"grading throughput ({result['grading_submissions']} submissions, "
+                     f"{result['grading_kernel']} kernel):")
+        lines.append(f"  JOBS=1 {result['grading_per_min_jobs1']:8.2f} /min   "
+                     f"JOBS=2 {result['grading_per_min_jobs2']:8.2f} /min   "
+                     f"speed-up {result['grading_speedup_jobs2']:.2f}")
     load = result["machine"]["loadavg_before"][0], result["machine"]["loadavg_after"][0]
     lines.append(f"  load average before/after: {load[0]:.2f} / {load[1]:.2f} "
                  f"on {result['machine']['cpus']} CPUs")
@@ -288,9 +300,12 @@ def main(argv=None):
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     parser.add_argument("--no-single-thread", action="store_true",
                         help="skip the second, one-thread-per-library set of timings")
+    parser.add_argument("--no-grading", action="store_true",
+                        help="skip the grading throughput (always skipped with --quick)")
     args = parser.parse_args(argv)
     result = run(quick=args.quick, output=args.output, repeats=args.repeats,
                  images=args.images, with_torch=not args.no_torch,
-                 single_thread=not args.no_single_thread)
+                 single_thread=not args.no_single_thread,
+                 grading=not (args.quick or args.no_grading))
     print(format_table(result))
     return result

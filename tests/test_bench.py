@@ -62,3 +62,23 @@ def test_command_line_quick(tmp_path):
     assert "helpers MLP, SGD" in proc.stdout and str(out) in proc.stdout
     data = json.loads(out.read_text())
     assert "single_thread" not in data and _positive(data["helpers_epoch_s"])
+
+
+def test_grading_throughput_is_merged_and_printed(tmp_path, monkeypatch):
+    """With grading=True the bench adds grader.throughput's keys and prints them."""
+    from grader import throughput
+
+    fake = {"grading_per_min_jobs1": 2.5, "grading_per_min_jobs2": 4.0,
+            "grading_speedup_jobs2": 1.6, "grading_seconds_jobs1": 240.0,
+            "grading_seconds_jobs2": 150.0, "grading_submissions": 10,
+            "grading_students": 2, "grading_assignments": ["a"], "grading_kernel": "k"}
+    calls = []
+    monkeypatch.setattr(throughput, "measure", lambda jobs: calls.append(jobs) or dict(fake))
+    result = speed.run(quick=True, output=tmp_path / "b.json", with_torch=False,
+                       single_thread=False, grading=True)
+    assert calls == [(1, 2)]
+    saved = json.loads((tmp_path / "b.json").read_text())
+    for key in ("grading_per_min_jobs1", "grading_per_min_jobs2", "grading_speedup_jobs2"):
+        assert saved[key] == fake[key]
+    table = speed.format_table(result)
+    assert "JOBS=1" in table and "JOBS=2" in table and "1.60" in table
