@@ -25,7 +25,7 @@ from grader import pipeline
 REPO = pipeline.REPO_ROOT
 
 
-def _solved(release, source):
+def solved(release, source):
     """The release with every solution cell replaced by the source's (full marks)."""
     by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in source.cells}
     nb = copy.deepcopy(release)
@@ -54,7 +54,7 @@ def build_course(dest, assignments=None, students=2, repo=REPO):
         for src in sorted((dest / "solutions" / name).glob("*.ipynb")):
             source = nbformat.read(src, as_version=4)
             release = nbformat.read(dest / "notebooks" / name / src.name, as_version=4)
-            nb = _solved(release, source)
+            nb = solved(release, source)
             for student in ids:
                 folder = dest / "submitted" / student / name
                 folder.mkdir(parents=True, exist_ok=True)

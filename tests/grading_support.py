@@ -22,6 +22,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from grader import pipeline
 from grader.preprocessors import expected_checks, gradebook_url, is_autograded_test
 from grader.report import submission_scores
+from grader.throughput import solved  # noqa: F401  (re-exported for the tests)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -104,17 +105,6 @@ def read_nb(path):
 
 def release_nb(root, assignment, name):
     return read_nb(Path(root) / "notebooks" / assignment / name)
-
-
-def solved(release, source):
-    """The release with every solution cell replaced by the source's (full marks)."""
-    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in source.cells}
-    nb = copy.deepcopy(release)
-    for cell in nb.cells:
-        nbg = cell.metadata.get("nbgrader", {})
-        if nbg.get("solution") and nbg.get("grade_id") in by_id:
-            cell.source = by_id[nbg["grade_id"]].source
-    return nb
 
 
 def submit(root, student, assignment, name, nb):
