@@ -354,6 +354,20 @@ def _attack_nb(wrong, how, code):
     raise LookupError(TARGET)
 
 
+def _snapshot(root, reference_students, attacks):
+    """What no attack may change: the honest students' gradebook rows and folders, the
+    submissions, solutions and release, and the repository file an attack targets (only
+    that one: other engineers may edit the repository meanwhile)."""
+    return {
+        "rows": _gradebook_rows(root, reference_students),
+        "autograded": _hash_tree(root / "autograded", exclude=[root / "autograded" / s for s in attacks]),
+        "submitted": _hash_tree(root / "submitted"),
+        "solutions": _hash_tree(root / "solutions"),
+        "notebooks": _hash_tree(root / "notebooks"),
+        "repo": hashlib.sha256((gs.REPO / "helpers" / "__init__.py").read_bytes()).hexdigest(),
+    }
+
+
 def _hash_tree(root, exclude=()):
     out = {}
     root = Path(root)
@@ -403,25 +417,9 @@ def course(tmp_path_factory):
     mp.setenv("COURSE_MEMORY_LIMIT_MB", str(MEMORY_LIMIT_MB))
     try:
         first = gs.grade(root, jobs=2, students=reference_students, cell_timeout=CELL_TIMEOUT, timeout=600)
-        protected = {
-            "rows": _gradebook_rows(root, reference_students),
-            "autograded": _hash_tree(root / "autograded", exclude=[root / "autograded" / s for s in attacks]),
-            "submitted": _hash_tree(root / "submitted"),
-            "solutions": _hash_tree(root / "solutions"),
-            "notebooks": _hash_tree(root / "notebooks"),
-            # (only what the attack targets: others edit the repository meanwhile)
-            "repo": hashlib.sha256((gs.REPO / "helpers" / "__init__.py").read_bytes()).hexdigest(),
-        }
+        protected = _snapshot(root, reference_students, attacks)
         second = gs.grade(root, jobs=2, students=sorted(attacks), cell_timeout=CELL_TIMEOUT, timeout=600)
-        after = {
-            "rows": _gradebook_rows(root, reference_students),
-            "autograded": _hash_tree(root / "autograded", exclude=[root / "autograded" / s for s in attacks]),
-            "submitted": _hash_tree(root / "submitted"),
-            "solutions": _hash_tree(root / "solutions"),
-            "notebooks": _hash_tree(root / "notebooks"),
-            # (only what the attack targets: others edit the repository meanwhile)
-            "repo": hashlib.sha256((gs.REPO / "helpers" / "__init__.py").read_bytes()).hexdigest(),
-        }
+        after = _snapshot(root, reference_students, attacks)
         sentinels = {str(s): s.exists() for s in SENTINELS}
         csv_parallel = gs.read_csv(export_grades(root, root / "grades-parallel.csv"))
 
