@@ -12,15 +12,22 @@ What is timed (``python -m bench``; ``--quick`` shrinks every size for the tests
   epoch; the convergence warning is silenced), on the same float32 data.
 - ``torch_epoch_s``: the same network and SGD in PyTorch on the CPU, if installed; else null.
 - ``matmul_gflops``: the machine's float32 matrix-product rate in this run, best of a
-  few ``(n, n) @ (n, n)`` products (2 n^3 flops each).
+  few ``(n, n) @ (n, n)`` products (2 n^3 flops each) per round.
 
 ``fraction_of_peak`` = epoch flops / ``helpers_epoch_s`` / matmul rate, where the epoch's
 flops count the matrix products only: per layer with ``fan_in x fan_out`` weights,
 ``2 N fan_in fan_out`` forward and twice that backward (``dW = x.T @ dz`` and
 ``dx = dz @ W.T``), i.e. ``6 N P_W`` for ``P_W`` weights. The helpers MLP skips ``dx``
 of the input layer (nothing needs dL/dX), so it performs ``epoch_flops_performed``,
-less than the counted ``epoch_flops``; both are reported. Every time is the best of
-``repeats`` epochs (the machine is shared: the minimum is the least disturbed run).
+less than the counted ``epoch_flops``; both are reported.
+
+How: ``repeats`` interleaved rounds, each measuring the matmul rate, then one epoch of
+every candidate in turn (helpers SGD, helpers Adam, scikit-learn, PyTorch); each number
+is the best over the rounds (the rate is measured once more after the last round). The
+machine is shared and its speed drifts by tens of percent over minutes: the minimum is
+the least disturbed run, and interleaving puts every candidate and the peak rate under
+the same conditions, so that the ratios (``fraction_of_peak``, ``adam_over_sgd``,
+``speedup_vs_*``) compare like with like rather than one quiet minute with a busy one.
 The whole set is measured twice: with the default threads (all cores) and the wall clock
 at the top level of the JSON, and with one thread per library, timed in CPU seconds of
 this process (``time.process_time``), under ``"single_thread"``.
@@ -79,29 +86,32 @@ def synthetic_data(n_images, sizes=SIZES, seed=0):
     return X, y
 
 
-def helpers_epoch(X, y, optimizer, learning_rate, repeats, sizes=SIZES, batch_size=64,
+# Each ``*_timer`` returns ``epoch(r) -> seconds``: the time of one epoch shuffled with seed
+# ``r``. The helpers model and its optimizer state live on from one epoch to the next (as
+# in training), so no epoch pays for a first call's allocations except a warm-up.
+
+def helpers_timer(X, y, optimizer, learning_rate, sizes=SIZES, batch_size=64,
                   clock=time.perf_counter):
-    """Best wall time of one ``mlp.train`` epoch (no evaluation) over ``repeats`` epochs."""
+    """Time one ``mlp.train`` epoch (no evaluation) per call."""
     model = mlp.MLP(sizes, activation="relu", seed=0)
     config = {}
-    best = math.inf
-    for r in range(repeats):
+
+    def epoch(r):
         start = clock()
         mlp.train(model, X, y, optimizer=optimizer, learning_rate=learning_rate,
                   optim_config=config, epochs=1, batch_size=batch_size, eval_every=None,
                   n_eval_train=0, seed=r, progress=False)
-        best = min(best, clock() - start)
-    return best
+        return clock() - start
+    return epoch
 
 
-def sklearn_epoch(X, y, repeats, sizes=SIZES, batch_size=64, learning_rate=0.01,
+def sklearn_timer(X, y, sizes=SIZES, batch_size=64, learning_rate=0.01,
                   clock=time.perf_counter):
-    """Best wall time of ``MLPClassifier(solver="sgd", max_iter=1).fit`` (one epoch)."""
+    """Time ``MLPClassifier(solver="sgd", max_iter=1).fit`` (one epoch) per call."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
-    best = math.inf
-    for r in range(repeats):
+    def epoch(r):
         clf = MLPClassifier(hidden_layer_sizes=sizes[1:-1], activation="relu", solver="sgd",
                             learning_rate_init=learning_rate, momentum=0.0,
                             nesterovs_momentum=False, batch_size=batch_size, alpha=0.0,
@@ -110,13 +120,12 @@ def sklearn_epoch(X, y, repeats, sizes=SIZES, batch_size=64, learning_rate=0.01,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=ConvergenceWarning)
             clf.fit(X, y)
-        best = min(best, clock() - start)
-    return best
+        return clock() - start
+    return epoch
 
 
-def torch_epoch(X, y, repeats, sizes=SIZES, batch_size=64, learning_rate=0.01,
-                clock=time.perf_counter):
-    """Best wall time of one PyTorch CPU epoch (same network, plain SGD), or None."""
+def torch_timer(X, y, sizes=SIZES, batch_size=64, learning_rate=0.01, clock=time.perf_counter):
+    """Time one PyTorch CPU epoch (same network, plain SGD) per call; None without torch."""
     try:
         import torch
     except ImportError:
@@ -130,16 +139,16 @@ def torch_epoch(X, y, repeats, sizes=SIZES, batch_size=64, learning_rate=0.01,
     net = torch.nn.Sequential(*modules)
     opt = torch.optim.SGD(net.parameters(), lr=learning_rate)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    best = math.inf
-    for r in range(repeats):
+
+    def epoch(r):
         order = torch.randperm(len(Xt), generator=torch.Generator().manual_seed(r))
         start = clock()
         for idx in order.split(batch_size):
             opt.zero_grad()
             torch.nn.functional.cross_entropy(net(Xt[idx]), yt[idx]).backward()
             opt.step()
-        best = min(best, clock() - start)
-    return best
+        return clock() - start
+    return epoch
 
 
 def blas_info():
@@ -158,16 +167,27 @@ def blas_info():
     return info
 
 
-def _measure(X, y, reps, matmul_n, with_torch, clock=time.perf_counter):
-    """The five timings and the matmul rate, with whatever thread settings are active."""
+def _measure(X, y, rounds, matmul_n, with_torch, clock=time.perf_counter):
+    """The epoch timings and the matmul rate, with whatever thread settings are active.
+
+    ``rounds`` interleaved rounds, each timing the matmul rate and one epoch of every
+    candidate in turn; the best of each is kept (see the module docstring)."""
+    timers = {"helpers_epoch_s": helpers_timer(X, y, "sgd", 0.01, clock=clock),
+              "helpers_adam_epoch_s": helpers_timer(X, y, "adam", 1e-3, clock=clock),
+              "sklearn_epoch_s": sklearn_timer(X, y, clock=clock),
+              "torch_epoch_s": torch_timer(X, y, clock=clock) if with_torch else None}
+    timers = {k: t for k, t in timers.items() if t is not None}
+    rate = 0.0
+    best = {k: math.inf for k in timers}
+    for r in range(rounds):
+        rate = max(rate, matmul_gflops(matmul_n, clock=clock))
+        for name, epoch in timers.items():
+            best[name] = min(best[name], epoch(r))
+    # the rate once more after the last round: the best of all is the machine's peak here
+    rate = max(rate, matmul_gflops(matmul_n, clock=clock))
     out = {"clock": "cpu" if clock is time.process_time else "wall",
-           "matmul_gflops": matmul_gflops(matmul_n, clock=clock)}
-    out["helpers_epoch_s"] = helpers_epoch(X, y, "sgd", 0.01, reps, clock=clock)
-    out["helpers_adam_epoch_s"] = helpers_epoch(X, y, "adam", 1e-3, reps, clock=clock)
-    out["sklearn_epoch_s"] = sklearn_epoch(X, y, reps, clock=clock)
-    out["torch_epoch_s"] = torch_epoch(X, y, reps, clock=clock) if with_torch else None
-    # the rate again at the end: the larger of the two is the machine's best in this run
-    out["matmul_gflops"] = max(out["matmul_gflops"], matmul_gflops(matmul_n, clock=clock))
+           "matmul_gflops": rate, "torch_epoch_s": None}
+    out.update(best)
     flops = epoch_flops(len(X))
     out["helpers_gflops"] = flops / out["helpers_epoch_s"] / 1e9
     out["fraction_of_peak"] = out["helpers_gflops"] / out["matmul_gflops"]
@@ -265,7 +285,7 @@ def format_table(result):
     """The printed summary: one line per measurement, ratios at the end."""
     n = result["images"]
     lines = [f"one epoch = {n:,} images, batch 64, {'-'.join(map(str, result['sizes']))}, "
-             f"float32, best of {result['repeats']}", "default threads:"]
+             f"float32, best of {result['repeats']} interleaved rounds", "default threads:"]
     lines += _table_rows(result)
     if "single_thread" in result:
         lines += ["one thread per library (CPU seconds):"] + _table_rows(result["single_thread"])
@@ -295,7 +315,8 @@ def main(argv=None):
                         help="tiny sizes (for the tests): 640 images, one repeat")
     parser.add_argument("--output", default=None,
                         help="JSON file to write (default build/bench.json)")
-    parser.add_argument("--repeats", type=int, default=None, help="epochs timed per library")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="interleaved rounds (one epoch per library in each)")
     parser.add_argument("--images", type=int, default=None, help="images per epoch")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     parser.add_argument("--no-single-thread", action="store_true",

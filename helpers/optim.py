@@ -23,6 +23,7 @@ rmsprop     learning_rate=1e-2, decay_rate=0.99, epsilon=1e-8; state cache
 adam        learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8; state m, v, t
 ==========  ==============================================================
 """
+import math
 import numbers
 
 import numpy as np
@@ -244,6 +245,14 @@ def adam_inplace(w, dw, config=None):
 
     w changed in place; config["m"], config["v"], config["scratch"] allocated once and
     updated in place, config["t"] incremented. Returns None.
+
+    The bias corrections are folded into two scalars instead of being applied to whole
+    arrays: with ``c1 = 1 - b1**t`` and ``c2 = 1 - b2**t``,
+    ``lr * m_hat / (sqrt(v_hat) + eps) = lr_t * m / (sqrt(v) + eps_hat)`` where
+    ``lr_t = lr * sqrt(c2) / c1`` and ``eps_hat = eps * sqrt(c2)`` (multiply numerator and
+    denominator by ``sqrt(c2)``). It is the same update, computed with 12 passes over the
+    arrays instead of 13 (the step is bound by those passes: about 0.8 ms for the 545k
+    float32 parameters of the bench MLP, of which np.sqrt alone is 0.25 ms).
     """
     dw = _check_arrays(w, dw, "adam_inplace", inplace=True)
     config = _setup(config, "adam")
@@ -259,13 +268,16 @@ def adam_inplace(w, dw, config=None):
     np.add(m, s, out=m)
     # v = b2*v + (1-b2)*dw**2
     np.multiply(v, b2, out=v)
-    np.multiply(dw, dw, out=s)
+    np.square(dw, out=s)
     np.multiply(s, 1 - b2, out=s)
     np.add(v, s, out=v)
-    # s = sqrt(v_hat) + eps, then s = m_hat / s, then w -= lr * s
-    np.divide(v, 1 - b2**t, out=s)
-    np.sqrt(s, out=s)
-    np.add(s, config["epsilon"], out=s)
+    # m_hat = m/c1, v_hat = v/c2, w -= lr*m_hat/(sqrt(v_hat)+eps): folded into lr_t and
+    # eps_hat (see the docstring), so s = lr_t * m / (sqrt(v) + eps_hat), then w -= s.
+    c1, c2 = 1 - b1**t, 1 - b2**t
+    lr_t = config["learning_rate"] * math.sqrt(c2) / c1
+    eps_hat = config["epsilon"] * math.sqrt(c2)
+    np.sqrt(v, out=s)
+    np.add(s, eps_hat, out=s)
     np.divide(m, s, out=s)
-    np.multiply(s, config["learning_rate"] / (1 - b1**t), out=s)
+    np.multiply(s, lr_t, out=s)
     np.subtract(w, s, out=w)
