@@ -82,3 +82,32 @@ def test_grading_throughput_is_merged_and_printed(tmp_path, monkeypatch):
         assert saved[key] == fake[key]
     table = speed.format_table(result)
     assert "JOBS=1" in table and "JOBS=2" in table and "1.60" in table
+
+
+def test_rounds_are_interleaved_and_the_best_of_each_is_kept(monkeypatch):
+    """Every round times the matmul rate and one epoch of each candidate in turn; each
+    number is the best over the rounds, the rate the highest (once more at the end)."""
+    calls = []
+    epochs = {"sgd": [3.0, 2.0, 2.5], "adam": [4.0, 3.5, 2.6], "sklearn": [9.0, 8.0, 8.5]}
+    rates = iter([50.0, 80.0, 60.0, 70.0])
+
+    def timer(name):
+        def epoch(r):
+            calls.append((name, r))
+            return epochs[name][r]
+        return epoch
+
+    monkeypatch.setattr(speed, "helpers_timer",
+                        lambda X, y, optimizer, lr, clock: timer(optimizer))
+    monkeypatch.setattr(speed, "sklearn_timer", lambda X, y, clock: timer("sklearn"))
+    monkeypatch.setattr(speed, "matmul_gflops",
+                        lambda n, clock: calls.append(("matmul", None)) or next(rates))
+    out = speed._measure(speed.synthetic_data(64)[0], None, 3, 8, with_torch=False)
+    round_ = [("matmul", None), ("sgd", 0), ("adam", 0), ("sklearn", 0)]
+    assert calls[:4] == round_ and calls[4:8] == [(n, None if r is None else 1)
+                                                  for n, r in round_]
+    assert calls[-1] == ("matmul", None) and len(calls) == 3 * 4 + 1
+    assert out["helpers_epoch_s"] == 2.0 and out["helpers_adam_epoch_s"] == 2.6
+    assert out["sklearn_epoch_s"] == 8.0 and out["torch_epoch_s"] is None
+    assert out["matmul_gflops"] == 80.0
+    assert out["adam_over_sgd"] == pytest.approx(1.3)

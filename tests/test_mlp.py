@@ -127,6 +127,21 @@ def test_evaluate_matches_loss_and_buffers_are_reused():
     assert model._buffers[50] is buf
 
 
+def test_relu_zeros_buffer_stays_zero_and_bias_gradient_is_the_batch_sum():
+    """The fast path's ReLU is maximum(z, zeros) and db is ones @ dz: after training
+    the zeros are still zeros, and db equals the plain sum of dL/dz over the batch."""
+    X, y = _blobs(n=96)
+    model = mlp.MLP((20, 16, 8, 5), activation="relu", seed=0)
+    mlp.train(model, X, y, optimizer="sgd", learning_rate=0.1, epochs=2, batch_size=32,
+              progress=False)
+    buf = model._buffers[32]
+    assert all(not z.any() for z in buf.zeros)
+    model.loss(X[:32], y[:32])
+    np.testing.assert_allclose(model.grads["b3"], buf.dlogits.sum(axis=0), rtol=1e-5, atol=1e-7)
+    da = buf.da[1]                                 # dL/dz of the second hidden layer
+    np.testing.assert_allclose(model.grads["b2"], da.sum(axis=0), rtol=1e-5, atol=1e-7)
+
+
 def test_bad_arguments_raise_clear_errors():
     with pytest.raises(ValueError, match="activation"):
         mlp.MLP(SIZES, activation="softplus")

@@ -93,6 +93,31 @@ def test_adam_first_step_by_hand():
     np.testing.assert_allclose(next_w, [0.9, -1.9, 0.4], rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+@pytest.mark.parametrize("n", [1, 37, 50_001])
+def test_adam_inplace_matches_formula(dtype, rtol, n):
+    """adam_inplace folds the bias corrections into lr_t and eps_hat: still the formula
+    with m_hat and v_hat, step after step, for sizes that are not round numbers."""
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal(n).astype(dtype)
+    w_ref, m_ref, v_ref = w.astype(np.float64), np.zeros(n), np.zeros(n)
+    config = {"learning_rate": 0.02, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-3}
+    for t, dw in enumerate(_grads(rng, (n,), dtype=dtype), start=1):
+        optim.adam_inplace(w, dw, config)
+        g = dw.astype(np.float64)
+        m_ref = 0.8 * m_ref + 0.2 * g
+        v_ref = 0.99 * v_ref + 0.01 * g**2
+        m_hat = m_ref / (1 - 0.8**t)
+        v_hat = v_ref / (1 - 0.99**t)
+        w_ref = w_ref - 0.02 * m_hat / (np.sqrt(v_hat) + 1e-3)
+        assert config["t"] == t
+    assert w.dtype == config["m"].dtype == config["v"].dtype == dtype
+    # m is a sum of O(1) terms that can cancel: an absolute floor at the terms' rounding
+    np.testing.assert_allclose(w, w_ref, rtol=rtol, atol=rtol * 1e-1)
+    np.testing.assert_allclose(config["m"], m_ref, rtol=rtol, atol=rtol * 1e-1)
+    np.testing.assert_allclose(config["v"], v_ref, rtol=rtol, atol=rtol * 1e-3)
+
+
 @pytest.mark.parametrize("rule", RULES)
 def test_reference_rules_do_not_mutate_inputs(rule):
     rng = np.random.default_rng(0)
