@@ -43,7 +43,7 @@ def _diagnose(got, expected, variants, batch_size, names, path):
     prefix = f"{path}: " if path else ""
     if isinstance(expected, dict):
         if not isinstance(got, dict):
-            return f"{prefix}expected a dict with keys {sorted(expected)}, got {_kind(got)}"
+            return f"{prefix}expected a dict with keys {sorted(expected)}, got {describe_kind(got)}"
         missing = sorted(set(expected) - set(got))
         extra = sorted(set(map(str, got)) - set(map(str, expected)))
         if missing:
@@ -62,7 +62,7 @@ def _diagnose(got, expected, variants, batch_size, names, path):
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)):
             return (f"{prefix}expected a tuple of {len(expected)} "
-                    f"({', '.join(names) if names else 'items'}), got {_kind(got)}")
+                    f"({', '.join(names) if names else 'items'}), got {describe_kind(got)}")
         if len(got) != len(expected):
             return f"{prefix}expected {len(expected)} items, got {len(got)}"
         for i, exp_item in enumerate(expected):
@@ -81,13 +81,13 @@ def _diagnose_leaf(got, expected, variants, batch_size, path):
     """Diagnose one array or scalar; returns the message without the path prefix."""
     exp = np.asarray(expected)
     if isinstance(got, (dict, tuple, list)) and exp.ndim == 0:
-        return f"expected a single number, got {_kind(got)}"
+        return f"expected a single number, got {describe_kind(got)}"
     try:
         arr = np.asarray(got)
     except Exception:  # an object numpy cannot even wrap
-        return f"expected a number or array, got {_kind(got)}"
+        return f"expected a number or array, got {describe_kind(got)}"
     if arr.dtype.kind not in "biufc":
-        return f"expected numbers, got {_kind(got)}"
+        return f"expected numbers, got {describe_kind(got)}"
     if arr.shape != exp.shape:
         return _shape_message(arr.shape, exp.shape, batch_size)
     if exp.dtype.kind in "biu":
@@ -210,7 +210,7 @@ def _join(path, label):
     return f"{path}[{label!r}]"
 
 
-def _kind(obj):
+def describe_kind(obj):
     """Short description of an object for messages: type and, for arrays, shape."""
     if isinstance(obj, np.ndarray):
         return f"an array of shape {obj.shape} ({obj.dtype})"

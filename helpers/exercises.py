@@ -36,7 +36,7 @@ from typing import Callable
 import numpy as np
 
 from helpers import activations, gradcheck, layers, losses, optim, regularization, training
-from helpers.diagnose import diagnose
+from helpers.diagnose import describe_kind, diagnose
 
 #: Largest relative error (helpers.gradcheck.relative_error) accepted for a float output.
 TOLERANCE = 1e-6
@@ -1615,15 +1615,10 @@ def _describe_expected(exp):
 
 
 def _kind(obj):
-    if isinstance(obj, np.ndarray):
-        return f"an array of shape {obj.shape} ({obj.dtype})"
+    """diagnose.describe_kind, plus the error a student's function raised."""
     if isinstance(obj, StudentError):
         return f"an error ({obj.message})"
-    if isinstance(obj, (tuple, list)):
-        return f"a {type(obj).__name__} of {len(obj)} items"
-    if obj is None:
-        return "None (a missing return statement?)"
-    return f"a {type(obj).__name__}"
+    return describe_kind(obj)
 
 
 def _excerpts(got, expected):

@@ -87,6 +87,20 @@ def test_report_without_results_file(tmp_path, capsys):
     assert "not found" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("content, says", [("{not json", "not valid JSON"),
+                                            ("[1, 2]", "expected a JSON object")])
+def test_report_refuses_a_corrupt_results_file(tmp_path, content, says):
+    bad = tmp_path / "results.json"
+    bad.write_text(content)
+    out = tmp_path / "R.md"
+    with pytest.raises(SystemExit) as exc:
+        report.main(["--results", str(bad), "--timings", str(tmp_path / "none.json"),
+                     "--out", str(out)])
+    message = str(exc.value)
+    assert str(bad) in message and says in message
+    assert not out.exists()          # nothing half-written
+
+
 def test_every_key_of_the_brief_is_in_the_table():
     keys = {t.key for t in report.TARGETS}
     expected = {"logistic_2v3_test_acc", "logistic_2v8_test_acc", "reg_l2_test_acc",

@@ -8,10 +8,11 @@ time of each notebook. A key the notebooks did not record is shown as "not run",
 never filled in. ``--strict`` exits 1 when a target is missed or a key is missing.
 """
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import NamedTuple, Optional
+
+from helpers import results as results_file
 
 ROOT = Path(__file__).resolve().parent.parent
 TOLERANCE = 0.003  # "within 0.003 of the library" for the matched comparisons
@@ -136,20 +137,16 @@ def check(target, results):
 
 
 def _read_json(path, what):
-    """A dict from ``path``; {} with a warning when absent; SystemExit when corrupt."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
+    """A dict from ``path`` (``helpers.results.load``); {} with a warning when absent,
+    SystemExit when corrupt."""
+    if not Path(path).exists():
         print(f"warning: {path} not found; every {what} is shown as not run",
               file=sys.stderr)
         return {}
     try:
-        loaded = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SystemExit(f"error: {path} is not valid JSON ({exc})") from None
-    if not isinstance(loaded, dict):
-        raise SystemExit(f"error: {path} should hold a JSON object")
-    return loaded
+        return results_file.load(path)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 def _fmt_seconds(seconds):
