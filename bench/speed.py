@@ -46,7 +46,7 @@ import numpy as np
 from helpers import mlp
 
 SIZES = (784, 500, 250, 100, 10)
-FULL = {"images": 60_000, "matmul_n": 2048, "repeats": 3}
+FULL = {"images": 60_000, "matmul_n": 2048, "repeats": 4}
 QUICK = {"images": 640, "matmul_n": 256, "repeats": 1}
 BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
             "OMP_NUM_THREADS", "MKL_NUM_THREADS")
