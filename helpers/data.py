@@ -52,6 +52,9 @@ MIRRORS = (
 )
 MIRRORS_VARIABLE = "MNIST_MIRRORS"
 DIR_VARIABLE = "MNIST_DIR"
+# Sizes of the two-digit protocol (notebooks 02, 03), counted among images of the two digits.
+TWO_DIGIT_TRAIN = 20000
+TWO_DIGIT_TEST = 2000
 # Seconds to wait for a connection or for the next chunk of a download; offline the
 # loader must fail within a few of these, never hang.
 TIMEOUT = 10.0
@@ -449,11 +452,12 @@ def _mnist(mnist):
 
 
 def two_digit_split(a, b, mnist=None):
-    """MNIST a-vs-b (notebook 02): labels 0/1 with **b the positive class**.
+    """MNIST a-vs-b (notebooks 02, 03): labels 0/1 with **b the positive class**.
 
-    From the first 20,000 training images keep digits a and b; the first 10% of those
-    (in file order) are the hold-out, the rest training. Test: digits a and b among
-    the first 2,000 test images. X uint8 (N, 784); y int64 (N,), y = (label == b).
+    The reference protocol: the training images of digits a and b in file order, at most
+    the first 20,000 of them (no pair has that many, so all of them: about 12,000), the
+    first 10% of those the hold-out and the rest training; the test set is the first
+    2,000 test images of digits a and b. X uint8 (N, 784); y int64 (N,), y = (label == b).
     """
     for name, digit in (("a", a), ("b", b)):
         if not isinstance(digit, (int, np.integer)) or not 0 <= digit <= 9:
@@ -461,14 +465,12 @@ def two_digit_split(a, b, mnist=None):
     if a == b:
         raise ValueError(f"a and b must differ, both are {a}")
     X_train, y_train, X_test, y_test = _mnist(mnist)
-    X, y = X_train[:20000], y_train[:20000]
-    keep = (y == a) | (y == b)
-    X, y = _flat(X[keep]), (y[keep] == b).astype(np.int64)
+    keep = np.flatnonzero((y_train == a) | (y_train == b))[:TWO_DIGIT_TRAIN]
+    X, y = _flat(X_train[keep]), (y_train[keep] == b).astype(np.int64)
     n_hold = len(y) // 10
-    Xt, yt = X_test[:2000], y_test[:2000]
-    keep_t = (yt == a) | (yt == b)
+    keep_t = np.flatnonzero((y_test == a) | (y_test == b))[:TWO_DIGIT_TEST]
     return Split(X[n_hold:], y[n_hold:], X[:n_hold], y[:n_hold],
-                 _flat(Xt[keep_t]), (yt[keep_t] == b).astype(np.int64))
+                 _flat(X_test[keep_t]), (y_test[keep_t] == b).astype(np.int64))
 
 
 def softmax_split(mnist=None):

@@ -284,18 +284,29 @@ def test_cli_verify(mnist_dir, tmp_path, capsys):
 def test_two_digit_split_protocol(mnist):
     X_train, y_train, X_test, y_test = mnist
     split = data.two_digit_split(2, 8, mnist)
-    # The protocol written out with plain loops, independently of the helper.
-    kept = [i for i in range(20000) if y_train[i] in (2, 8)]
+    # The protocol written out with plain loops, independently of the helper: count the
+    # images OF THE TWO DIGITS, up to 20,000 training and 2,000 test images.
+    kept = []
+    for i in range(len(y_train)):
+        if y_train[i] in (2, 8) and len(kept) < 20000:
+            kept.append(i)
     n_hold = len(kept) // 10
     hold_idx, train_idx = kept[:n_hold], kept[n_hold:]
-    test_idx = [i for i in range(2000) if y_test[i] in (2, 8)]
+    test_idx = []
+    for i in range(len(y_test)):
+        if y_test[i] in (2, 8) and len(test_idx) < 2000:
+            test_idx.append(i)
+    # No pair has 20,000 training images: every 2 and 8 is used (5,958 + 5,851 in MNIST);
+    # the test set is capped (1,032 + 974 = 2,006 exist).
+    assert len(kept) == 5958 + 5851 and len(test_idx) == 2000
     assert split.X_train.shape == (len(train_idx), 784)
     assert split.X_hold.shape == (n_hold, 784)
-    assert split.X_test.shape == (len(test_idx), 784)
+    assert split.X_test.shape == (2000, 784)
     assert all(a.dtype == np.uint8 for a in (split.X_train, split.X_hold, split.X_test))
     assert all(a.dtype == np.int64 for a in (split.y_train, split.y_hold, split.y_test))
     # b (8) is the positive class.
     np.testing.assert_array_equal(split.y_train, y_train[train_idx] == 8)
+    np.testing.assert_array_equal(split.y_hold, y_train[hold_idx] == 8)
     np.testing.assert_array_equal(split.y_test, y_test[test_idx] == 8)
     # first 10% is the hold-out, in file order
     np.testing.assert_array_equal(split.X_hold[0], X_train[kept[0]].ravel())
@@ -303,10 +314,27 @@ def test_two_digit_split_protocol(mnist):
     np.testing.assert_array_equal(split.X_train[0], X_train[kept[n_hold]].ravel())
     np.testing.assert_array_equal(split.X_train[-1], X_train[kept[-1]].ravel())
     np.testing.assert_array_equal(split.X_test, X_test[test_idx].reshape(-1, 784))
-    assert set(hold_idx).isdisjoint(train_idx) and max(kept) < 20000
+    assert set(hold_idx).isdisjoint(train_idx)
     # The split is a copy: changing it leaves the cached arrays alone.
     split.X_train[0, 0] = 255
     assert split.X_train.flags.writeable
+
+
+def test_two_digit_split_caps_count_images_of_the_two_digits(mnist):
+    # A made-up MNIST with 30,000 training 2s/3s and 3,000 test 2s/3s: the caps apply to
+    # images of the two digits, not to positions in the file.
+    rng = np.random.default_rng(0)
+    y_tr = np.tile(np.array([2, 3, 7], np.uint8), 15000)          # 45,000 labels
+    y_te = np.tile(np.array([3, 5, 2], np.uint8), 1500)           # 4,500 labels
+    X_tr = rng.integers(0, 256, (len(y_tr), 28, 28), dtype=np.uint8)
+    X_te = rng.integers(0, 256, (len(y_te), 28, 28), dtype=np.uint8)
+    split = data.two_digit_split(2, 3, (X_tr, y_tr, X_te, y_te))
+    assert len(split.y_hold) == 2000 and len(split.y_train) == 18000
+    assert len(split.y_test) == 2000
+    last_train = np.flatnonzero(y_tr != 7)[19999]                # the 20,000th 2-or-3
+    np.testing.assert_array_equal(split.X_train[-1], X_tr[last_train].ravel())
+    last_test = np.flatnonzero(y_te != 5)[1999]
+    np.testing.assert_array_equal(split.X_test[-1], X_te[last_test].ravel())
 
 
 def test_two_digit_split_label_mapping_and_arguments(mnist):
