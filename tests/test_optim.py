@@ -15,6 +15,20 @@ def _grads(rng, shape, steps=STEPS, dtype=np.float64):
     return [rng.standard_normal(shape).astype(dtype) for _ in range(steps)]
 
 
+def _adam_by_formula(w, grads, lr, b1, b2, eps):
+    """Adam written out in float64 from the equations (t += 1, m, v, m_hat, v_hat) over
+    ``grads``, from m = v = 0: returns the final (w, m, v)."""
+    w, m, v = w.astype(np.float64), np.zeros(w.shape), np.zeros(w.shape)
+    for t, dw in enumerate(grads, start=1):
+        g = dw.astype(np.float64)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        m_hat = m / (1 - b1**t)
+        v_hat = v / (1 - b2**t)
+        w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return w, m, v
+
+
 def test_sgd_matches_formula():
     rng = np.random.default_rng(0)
     w = rng.standard_normal((3, 4))
@@ -69,15 +83,11 @@ def test_rmsprop_matches_formula():
 def test_adam_matches_formula():
     rng = np.random.default_rng(0)
     w = rng.standard_normal(9)
-    w_ref, m_ref, v_ref = w.copy(), np.zeros(9), np.zeros(9)
+    grads = _grads(rng, w.shape)
+    w_ref, m_ref, v_ref = _adam_by_formula(w, grads, 0.02, 0.9, 0.999, 1e-8)
     config = {"learning_rate": 0.02}
-    for t, dw in enumerate(_grads(rng, w.shape), start=1):
+    for t, dw in enumerate(grads, start=1):
         w, config = optim.adam(w, dw, config)
-        m_ref = 0.9 * m_ref + 0.1 * dw
-        v_ref = 0.999 * v_ref + 0.001 * dw**2
-        m_hat = m_ref / (1 - 0.9**t)
-        v_hat = v_ref / (1 - 0.999**t)
-        w_ref = w_ref - 0.02 * m_hat / (np.sqrt(v_hat) + 1e-8)
         assert config["t"] == t
     assert (config["beta1"], config["beta2"], config["epsilon"]) == (0.9, 0.999, 1e-8)
     np.testing.assert_allclose(w, w_ref, rtol=1e-13)
@@ -100,16 +110,11 @@ def test_adam_inplace_matches_formula(dtype, rtol, n):
     with m_hat and v_hat, step after step, for sizes that are not round numbers."""
     rng = np.random.default_rng(0)
     w = rng.standard_normal(n).astype(dtype)
-    w_ref, m_ref, v_ref = w.astype(np.float64), np.zeros(n), np.zeros(n)
+    grads = _grads(rng, (n,), dtype=dtype)
+    w_ref, m_ref, v_ref = _adam_by_formula(w, grads, 0.02, 0.8, 0.99, 1e-3)
     config = {"learning_rate": 0.02, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-3}
-    for t, dw in enumerate(_grads(rng, (n,), dtype=dtype), start=1):
+    for t, dw in enumerate(grads, start=1):
         optim.adam_inplace(w, dw, config)
-        g = dw.astype(np.float64)
-        m_ref = 0.8 * m_ref + 0.2 * g
-        v_ref = 0.99 * v_ref + 0.01 * g**2
-        m_hat = m_ref / (1 - 0.8**t)
-        v_hat = v_ref / (1 - 0.99**t)
-        w_ref = w_ref - 0.02 * m_hat / (np.sqrt(v_hat) + 1e-3)
         assert config["t"] == t
     assert w.dtype == config["m"].dtype == config["v"].dtype == dtype
     # m is a sum of O(1) terms that can cancel: an absolute floor at the terms' rounding
