@@ -255,7 +255,9 @@ def fixture_course(tmp_path_factory):
     return root, report, csv_path
 
 
+@pytest.mark.sandbox
 @pytest.mark.parametrize("student", sorted(FIXTURE_STUDENTS))
+@pytest.mark.sandbox
 def test_fixture_student_scores(fixture_course, student):
     root, report, _ = fixture_course
     expected = FIXTURE_STUDENTS[student][1]
@@ -268,6 +270,7 @@ def test_fixture_student_scores(fixture_course, student):
     assert set(got) == {"test-sigmoid", "test-l2_penalty", "answer-quarter"}
 
 
+@pytest.mark.sandbox
 def test_report_lists_every_student(fixture_course):
     root, report, _ = fixture_course
     assert sorted(r["student"] for r in report["submissions"]) == sorted(FIXTURE_STUDENTS)
@@ -276,6 +279,7 @@ def test_report_lists_every_student(fixture_course):
     assert saved["cell_timeout_s"] == 15
 
 
+@pytest.mark.sandbox
 def test_tampering_is_flagged_and_normalised(fixture_course):
     root, report, _ = fixture_course
     flags = "\n".join(record(root, "tamper", FIXTURE_ASSIGNMENT, FIX_NB)["flags"])
@@ -286,6 +290,7 @@ def test_tampering_is_flagged_and_normalised(fixture_course):
     assert record(root, "instructor", FIXTURE_ASSIGNMENT, FIX_NB)["flags"] == []
 
 
+@pytest.mark.sandbox
 def test_stderr_warnings_cost_nothing(fixture_course):
     root, _, _ = fixture_course
     verdicts = record(root, "stderr", FIXTURE_ASSIGNMENT, FIX_NB)["verdicts"]
@@ -294,6 +299,7 @@ def test_stderr_warnings_cost_nothing(fixture_course):
 
 @pytest.mark.parametrize("student,words", [("loop", "Timeout"), ("kill9", "kernel died"), ("exit", "kernel died"),
                                            ("stubborn", "stopped responding")])
+@pytest.mark.sandbox
 def test_broken_kernels_fail_only_what_they_broke(fixture_course, student, words):
     root, _, _ = fixture_course
     rec = record(root, student, FIXTURE_ASSIGNMENT, FIX_NB)
@@ -304,18 +310,21 @@ def test_broken_kernels_fail_only_what_they_broke(fixture_course, student, words
     assert words.lower() in text.lower()
 
 
+@pytest.mark.sandbox
 def test_invalid_json_gets_zero_with_a_reason(fixture_course):
     root, report, _ = fixture_course
     row = next(r for r in report["submissions"] if r["student"] == "badjson")
     assert row["score"] == 0 and any("not valid JSON" in z for z in row["zero_reasons"])
 
 
+@pytest.mark.sandbox
 def test_missing_notebook_gets_zero_with_a_reason(fixture_course):
     root, report, _ = fixture_course
     row = next(r for r in report["submissions"] if r["student"] == "empty")
     assert row["score"] == 0 and any("no notebook submitted" in z for z in row["zero_reasons"])
 
 
+@pytest.mark.sandbox
 def test_missing_or_forged_verdicts_fail_and_are_flagged(fixture_course):
     root, _, _ = fixture_course
     patched = record(root, "patched", FIXTURE_ASSIGNMENT, FIX_NB)
@@ -325,6 +334,7 @@ def test_missing_or_forged_verdicts_fail_and_are_flagged(fixture_course):
     assert any("not the grader's" in f for f in seed["flags"]), seed["flags"]
 
 
+@pytest.mark.sandbox
 def test_feedback_has_verdicts_but_no_hidden_tests(fixture_course):
     root, _, _ = fixture_course
     written = pipeline.feedback(root, students=["instructor", "untouched"], log=lambda *_: None)
@@ -339,6 +349,7 @@ def test_feedback_has_verdicts_but_no_hidden_tests(fixture_course):
     assert "hidden check: sigmoid" in instructor and "passed" in instructor
 
 
+@pytest.mark.sandbox
 def test_csv_lists_every_student_with_gradebook_totals(fixture_course):
     root, _, csv_path = fixture_course
     rows = {r["student_id"]: r for r in read_csv(csv_path)}
@@ -351,6 +362,7 @@ def test_csv_lists_every_student_with_gradebook_totals(fixture_course):
     assert "not valid JSON" in rows["badjson"]["flags"]
 
 
+@pytest.mark.sandbox
 def test_serial_regrade_equals_parallel_run(fixture_course):
     """Grade a subset again, serially, in the same course: same CSV rows as the parallel
     run (and a re-grade neither loses nor doubles grades)."""
@@ -364,6 +376,7 @@ def test_serial_regrade_equals_parallel_run(fixture_course):
     assert set(serial) == set(parallel)
 
 
+@pytest.mark.sandbox
 def test_cli_export_and_errors(fixture_course, tmp_path):
     """`python -m grader` as the Makefile calls it: export writes the same CSV; a step
     that cannot run exits 2 with a message naming the problem."""
@@ -401,6 +414,7 @@ def _processes_with_seed(seed):
     return found
 
 
+@pytest.mark.sandbox
 def test_wall_clock_cap_stops_a_submission_and_its_kernel(fixture_course):
     """A loop longer than the submission cap (per-cell timeout set higher): the process
     and its kernel are killed, the submission gets 0 with the reason, nothing survives."""
@@ -464,7 +478,7 @@ def real_course(tmp_path_factory):
         names = exercise_functions(good)[exercise]
         bad = with_mistake(good, exercise, mistakes[exercise][0], names, correct.get(exercise))
         submit(root, f"mistake-{exercise}", assignment, path.name, bad)
-    report = grade(root, jobs=2)
+    report = grade(root, jobs=2, trusted=True)   # notebooks written by this repository
     return root, report
 
 

@@ -3,8 +3,8 @@ registered kernelspec, driven by nbclient, probing from the inside what a submis
 reach. Every hidden path is checked empirically, and the host side is hashed before and
 after to prove nothing outside the scratch copy changed.
 
-Skipped only where bubblewrap is not installed at all; if bwrap exists but cannot start a
-sandbox, the tests fail (CI installs it).
+The tests that start a sandbox carry the ``sandbox`` marker (tests/system_deps.py): skipped
+with the fix named where it cannot start, failed in CI (.ci/run installs bubblewrap).
 """
 import hashlib
 import json
@@ -25,8 +25,6 @@ from nbclient.exceptions import DeadKernelError
 from grader import sandbox
 
 REPO = Path(__file__).resolve().parent.parent
-HAVE_BWRAP = shutil.which("bwrap") is not None
-needs_bwrap = pytest.mark.skipif(not HAVE_BWRAP, reason="bubblewrap not installed (apt-get install bubblewrap)")
 SECRET_VARIABLE = "COURSEPACK_TEST_SECRET"
 
 
@@ -116,7 +114,7 @@ def test_namespace_failure_is_explained():
     assert "unprivileged_userns_clone" in msg and "UNSAFE=1" in msg
 
 
-@needs_bwrap
+@pytest.mark.sandbox
 def test_check_available_passes_here():
     sandbox.check_available()
 
@@ -267,7 +265,7 @@ paths = json.loads(os.environ.get("PROBE_PATHS", "null") or "null")
 '''
 
 
-@needs_bwrap
+@pytest.mark.sandbox
 def test_sandboxed_kernel_isolation(jupyter_env, host_listener, tmp_path):
     port, accepted = host_listener
     course = make_course(tmp_path / "course")
@@ -347,7 +345,7 @@ def test_sandboxed_kernel_isolation(jupyter_env, host_listener, tmp_path):
     assert tree_hashes(cwd) == cwd_before
 
 
-@needs_bwrap
+@pytest.mark.sandbox
 def test_memory_limit_gives_memory_error(jupyter_env):
     cwd = jupyter_env / "work"
     cwd.mkdir()
@@ -363,7 +361,7 @@ def test_memory_limit_gives_memory_error(jupyter_env):
     assert "MemoryError" in text and "allocated" not in text
 
 
-@needs_bwrap
+@pytest.mark.sandbox
 def test_cell_timeout_interrupts_and_later_cells_run(jupyter_env):
     cwd = jupyter_env / "work"
     cwd.mkdir()
@@ -372,7 +370,7 @@ def test_cell_timeout_interrupts_and_later_cells_run(jupyter_env):
     assert "still alive" in "".join(o.get("text", "") for o in nb.cells[1].outputs)
 
 
-@needs_bwrap
+@pytest.mark.sandbox
 def test_cpu_limit_kills_the_kernel(jupyter_env):
     cwd = jupyter_env / "work"
     cwd.mkdir()

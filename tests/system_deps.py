@@ -1,0 +1,52 @@
+"""What the tests need from the machine, and what they do without it.
+
+Two pytest markers (registered in the root conftest.py):
+
+- ``sandbox``: the test runs submission code that may be hostile (attacks, loops, killed
+  kernels, patched checkers, sandbox probes). It runs only inside the grading sandbox.
+  Where the sandbox cannot start, the test is skipped with one line naming the fix
+  (``tools.doctor.reason``), and fails under ``CI=true`` (``.ci/run`` installs it).
+- ``browser``: the test drives headless Chromium; skipped (failed in CI) without it.
+
+``require(name)`` applies the same rule inside a fixture. The reasons are computed once
+per process (starting a sandbox takes about a second).
+"""
+import functools
+import os
+
+import pytest
+
+from tools import doctor
+
+MARKERS = {"sandbox": "bubblewrap", "browser": "chromium"}
+
+
+def in_ci():
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+@functools.lru_cache(maxsize=None)
+def reason(requirement):
+    """Why ``requirement`` ("bubblewrap", "chromium", "fonts") is not met here, or None."""
+    return doctor.reason(requirement)
+
+
+def sandbox_usable():
+    return reason("bubblewrap") is None
+
+
+def require(requirement):
+    """Skip the calling test (fail it in CI) unless ``requirement`` is met."""
+    why = reason(requirement)
+    if why is None:
+        return
+    if in_ci():
+        pytest.fail(f"{why} (CI=true: .ci/run installs it, so this is an error)", pytrace=False)
+    pytest.skip(why)
+
+
+def check_markers(item):
+    """pytest_runtest_setup: enforce the ``sandbox`` and ``browser`` markers."""
+    for marker, requirement in MARKERS.items():
+        if item.get_closest_marker(marker) is not None:
+            require(requirement)
