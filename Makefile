@@ -1,6 +1,8 @@
 # The course pack's entry points. Every target creates .venv first if needed.
 #   make demo       run every solution notebook headless (quick mode) -> build/
-#   make test       the whole test suite (kernels, loader, grading round trip, nbval, browser)
+#   make test       the whole test suite (kernels, loader, grading round trip, nbval, browser);
+#                   first installs missing system packages (bubblewrap, chromium) where allowed
+#   make doctor     what this machine has and lacks for each target
 #   make lab        JupyterLab on notebooks/ (DIR=solutions for the instructor versions)
 #   make reproduce  every solution notebook in full mode -> build/results.json, build/REPORT.md
 #   make bench      speed benchmark -> build/bench.json
@@ -22,7 +24,8 @@ ifeq ($(origin MNIST_DIR),undefined)
   endif
 endif
 
-.PHONY: venv demo test lab reproduce bench release autograde feedback grades sandbox-check clean
+PHONY_EXTRA := doctor system-packages
+.PHONY: $(PHONY_EXTRA) venv demo test lab reproduce bench release autograde feedback grades sandbox-check clean
 
 venv: $(STAMP)
 
@@ -41,8 +44,16 @@ reproduce: $(STAMP)
 	COURSE_MODE=full $(PY) -m tools.run_notebooks --mode full
 	$(PY) -m tools.report
 
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(PY) -m pytest
+
+# apt-get as root or with passwordless sudo; elsewhere one line with the command to run
+# (the tests that need the packages then skip with that line as their reason).
+system-packages: $(STAMP)
+	@$(PY) -m tools.doctor --install
+
+doctor: $(STAMP)
+	@$(PY) -m tools.doctor
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --notebook-dir=$(DIR)

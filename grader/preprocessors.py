@@ -481,8 +481,8 @@ class GradingExecute(Execute):
             "MPLBACKEND": "Agg",
         })
         kwargs["env"] = env
-        # --- grading sandbox (grader.sandbox): for the sandboxed kernel, ipc transport
-        # with the connection file and sockets in a private folder (no-op otherwise) ---
+        # --- every grading kernel (sandboxed or --unsafe): ipc transport with the
+        # connection file and sockets in a private folder (grader.kernels) ---
         from grader import sandbox
 
         self._sandbox_dir = sandbox.prepare_kernel_manager(self.km)

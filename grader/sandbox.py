@@ -45,8 +45,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from grader import kernels
+
 KERNEL_NAME = "coursepack-sandbox"
-KERNEL_DIR_PREFIX = "coursepack-kernel-"
+KERNEL_DIR_PREFIX = kernels.DIR_PREFIX
 SCRATCH_TMP = ".tmp"
 DISPLAY_NAME = "Python 3 (course pack grading sandbox)"
 DEFAULT_MEMORY_LIMIT_MB = 4096
@@ -296,42 +298,19 @@ def launch(connection_file):
 # Availability and registration
 
 def prepare_kernel_manager(km, runtime_dir=None):
-    """Make a jupyter_client ``KernelManager`` ready to start the sandboxed kernel.
-
-    For the kernel ``coursepack-sandbox`` (no effect on another kernel): the ipc
-    transport, and the connection file and sockets in a fresh private folder
-    ``coursepack-kernel-*`` under ``runtime_dir`` (default: Jupyter's runtime folder,
-    i.e. ``$JUPYTER_RUNTIME_DIR``). Without this jupyter_client would write the connection
-    file to /tmp and the sockets relative to the kernel's cwd. Returns the folder (None
-    for another kernel)."""
-    if getattr(km, "kernel_name", None) != KERNEL_NAME:
-        return None
-    if runtime_dir is None:
-        from jupyter_core.paths import jupyter_runtime_dir
-
-        runtime_dir = jupyter_runtime_dir()
-    runtime_dir = Path(runtime_dir).resolve()
-    # A Unix socket path has at most 107 bytes: fall back to the temporary folder
-    # (still a fresh 0700 folder of its own) when the runtime folder is too deep.
-    if len(str(runtime_dir)) + len(KERNEL_DIR_PREFIX) + 8 + len("/kernel-ipc-99999") > 100:
-        runtime_dir = Path(tempfile.gettempdir()).resolve()
-    runtime_dir.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=KERNEL_DIR_PREFIX, dir=runtime_dir)).resolve()
-    km.transport = "ipc"
-    km.connection_file = str(folder / "kernel.json")
-    km.ip = str(folder / "kernel-ipc")
-    return folder
+    """Make a jupyter_client ``KernelManager`` ready to start a grading kernel: the ipc
+    transport, with the connection file and sockets in a fresh private folder
+    ``coursepack-kernel-*`` (:func:`grader.kernels.private_ipc`). The sandboxed kernel
+    needs this (it has no network, and its launcher refuses anything else); a plain
+    kernel (``--unsafe``) gets the same, so no grading kernel listens on TCP. Returns the
+    folder, for :func:`remove_kernel_dir`."""
+    return kernels.private_ipc(km, runtime_dir)
 
 
 def remove_kernel_dir(folder):
     """Delete a folder made by :func:`prepare_kernel_manager` (and the scratch copy in it).
     Refuses any other folder."""
-    if folder is None:
-        return
-    folder = Path(folder)
-    if not folder.name.startswith(KERNEL_DIR_PREFIX):
-        raise ValueError(f"{folder} is not a sandbox kernel folder ({KERNEL_DIR_PREFIX}*)")
-    shutil.rmtree(folder, ignore_errors=True)
+    kernels.remove(folder)
 
 
 def _explain_failure(stderr):

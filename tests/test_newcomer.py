@@ -167,3 +167,50 @@ def test_sandbox_tests_are_marked():
                 if args & {"course", "fixture_course"}:
                     marks = {ast.unparse(d) for d in node.decorator_list}
                     assert "pytest.mark.sandbox" in marks, f"{rel}::{node.name} lacks @pytest.mark.sandbox"
+
+
+# ---------------------------------------------------------------------------------------
+# make test's system packages (tools.doctor)
+
+def _fake_missing(monkeypatch, doctor, rounds):
+    """doctor.missing() answers from ``rounds`` (a list of lists of requirement names)."""
+    reqs = {r.name: r for r in doctor.REQUIREMENTS}
+    answers = iter(rounds)
+    monkeypatch.setattr(doctor, "missing", lambda *a: [(reqs[n], f"{n} is missing") for n in next(answers)])
+
+
+def test_doctor_names_the_command_when_it_may_not_install(monkeypatch):
+    from tools import doctor
+
+    _fake_missing(monkeypatch, doctor, [["bubblewrap", "chromium"]])
+    monkeypatch.setattr(doctor, "_can_install", lambda: None)
+    monkeypatch.setattr(doctor.subprocess, "run", lambda *a, **k: pytest.fail("apt-get ran"))
+    lines = []
+    assert doctor.install_missing(log=lines.append) == ["bubblewrap", "chromium"]
+    assert len(lines) == 1 and "apt-get install -y bubblewrap chromium" in lines[0], lines
+    assert "skip" in lines[0]
+
+
+def test_doctor_installs_where_it_may(monkeypatch):
+    from tools import doctor
+
+    _fake_missing(monkeypatch, doctor, [["chromium", "fonts"], []])
+    monkeypatch.setattr(doctor, "_can_install", lambda: "sudo")
+    calls = []
+    monkeypatch.setattr(doctor.subprocess, "run", lambda cmd, **k: calls.append(cmd))
+    lines = []
+    assert doctor.install_missing(log=lines.append) == []
+    assert calls[0][:2] == ["sudo", "-n"] and "update" in calls[0]
+    assert calls[1][-2:] == ["chromium", "fonts-dejavu-core"] and "install" in calls[1]
+    assert "installing" in lines[0] and "chromium fonts-dejavu-core" in lines[0]
+    assert lines[-1] == "make test: system packages installed."
+
+
+def test_doctor_reports_every_requirement():
+    from tools import doctor
+
+    run = subprocess.run([sys.executable, "-m", "tools.doctor"], cwd=REPO, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    for req in doctor.REQUIREMENTS + doctor.OPTIONAL:
+        assert re.search(rf"^{req.name}\s+(ok|missing|note)\b", run.stdout, re.M), run.stdout

@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 from pathlib import Path
@@ -179,13 +180,24 @@ def test_launcher_refuses_a_shared_runtime_folder(tmp_path):
         sandbox.launch(str(cf))
 
 
-def test_prepare_leaves_other_kernels_alone():
+def test_every_grading_kernel_uses_ipc_in_a_private_folder(tmp_path):
+    """The plain kernel (--unsafe) too: no grading kernel listens on TCP (and ipykernel
+    has no reason to warn about unencrypted TCP)."""
     class FakeKM:
         kernel_name = "python3"
         transport = "tcp"
 
     km = FakeKM()
-    assert sandbox.prepare_kernel_manager(km) is None and km.transport == "tcp"
+    folder = sandbox.prepare_kernel_manager(km, runtime_dir=tmp_path)
+    # (a runtime path too long for a Unix socket falls back to the temporary folder)
+    assert km.transport == "ipc" and folder.name.startswith(sandbox.KERNEL_DIR_PREFIX)
+    assert folder.parent in (tmp_path.resolve(), Path(tempfile.gettempdir()).resolve())
+    assert Path(km.connection_file).parent == folder and Path(km.ip).parent == folder
+    assert folder.stat().st_mode & 0o777 == 0o700
+    sandbox.remove_kernel_dir(folder)
+    assert not folder.exists()
+    with pytest.raises(ValueError):
+        sandbox.remove_kernel_dir(tmp_path)
 
 
 def test_scratch_copy_has_no_notebooks(tmp_path):

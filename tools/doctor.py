@@ -56,7 +56,8 @@ def _mnist_problem():
     from helpers import data
 
     root = os.environ.get("MNIST_DIR", "").strip() or str(ROOT / "data" / "mnist")
-    missing = [f for f in data.FILES.values() if not (Path(root) / f).is_file()]
+    missing = [f for f in data.FILES.values()
+               if not any((Path(root) / (f + ext)).is_file() for ext in ("", ".gz"))]
     if missing:
         return f"not in {root} ({len(missing)} of {len(data.FILES)} files missing); " \
                "the notebooks download and verify them on first use"
