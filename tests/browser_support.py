@@ -366,3 +366,74 @@ def nudge_slider(page, demo, timeout=120):
                 after = demo_picture(demo)
                 break
     return before, after, time.monotonic() - start, label
+
+
+# --- Offline pages (exported HTML, feedback): no network, maths must render -------------
+
+def launch_offline_browser(playwright, user_data_dir, viewport=None):
+    """Like `launch_browser`, with the network cut off: the context is offline and every
+    request that is not for a ``file:``, ``data:`` or ``blob:`` URL is aborted. Returns
+    ``(context, blocked)``; ``blocked`` is a list that collects the aborted URLs."""
+    Path(user_data_dir).mkdir(parents=True, exist_ok=True)
+    context = playwright.chromium.launch_persistent_context(
+        str(user_data_dir), executable_path=str(CHROMIUM), headless=True,
+        args=CHROMIUM_ARGS, viewport=viewport or {"width": 1400, "height": 1000})
+    context.set_offline(True)
+    blocked = []
+
+    def block(route):
+        url = route.request.url
+        if url.startswith(("file:", "data:", "blob:")):
+            route.continue_()
+        else:
+            blocked.append(url)
+            route.abort()
+
+    context.route("**/*", block)
+    return context, blocked
+
+
+# What the maths of a page looks like once the browser has laid it out. ``selector``
+# picks the rendered text (Markdown cells) whose maths counts. For every <math> element:
+# its size; for every fraction, whether it is drawn stacked (numerator above the
+# denominator). The text of those elements (maths removed) tells whether
+# raw LaTeX is left.
+_JS_MATH_REPORT = """(selector) => {
+  const areas = Array.from(document.querySelectorAll(selector));
+  const maths = areas.flatMap(a => Array.from(a.querySelectorAll('math')));
+  const sizes = maths.map(m => { const r = m.getBoundingClientRect();
+                                 return {w: r.width, h: r.height,
+                                         display: m.getAttribute('display') === 'block'}; });
+  const fractions = maths.flatMap(m => Array.from(m.querySelectorAll('mfrac'))).map(f => {
+      if (f.children.length !== 2) return false;
+      const num = f.children[0].getBoundingClientRect();
+      const den = f.children[1].getBoundingClientRect();
+      return num.height > 0 && den.height > 0 && num.bottom <= den.top + 1; });
+  const text = areas.map(a => { const c = a.cloneNode(true);
+                                c.querySelectorAll('math').forEach(m => m.remove());
+                                return c.innerText; }).join('\\n');
+  return {areas: areas.length, count: maths.length,
+          empty: sizes.filter(s => !(s.w > 0 && s.h > 0)).length,
+          display: sizes.filter(s => s.display).length,
+          fractions: fractions.length,
+          flat_fractions: fractions.filter(stacked => !stacked).length,
+          mathjax: typeof window.MathJax !== 'undefined',
+          fallbacks: document.querySelectorAll('code.coursepack-tex').length,
+          text};
+}"""
+
+
+def math_report(page, selector):
+    """The maths of the loaded ``page`` inside the elements matching ``selector``
+    (see `_JS_MATH_REPORT`): areas, count, empty (<math> without a size), display,
+    fractions, flat_fractions (not stacked), mathjax (a MathJax global exists),
+    fallbacks (formulas left as LaTeX source) and text (the areas' text, maths removed)."""
+    return page.evaluate(_JS_MATH_REPORT, selector)
+
+
+def raw_latex(text):
+    """The LaTeX commands and $-delimited formulas left in ``text`` (rendered maths must
+    leave none): e.g. ``$\\frac``, ``\\partial``, ``$$``."""
+    found = re.findall(r"\$\$|\$\s*\\[A-Za-z]+|\\(?:frac|partial|mathbf|sum|lambda|sigma|"
+                       r"begin|end|tfrac|operatorname|top|ln)\b", text)
+    return sorted(set(found))

@@ -4,8 +4,11 @@ Discovers ``solutions/*/*.ipynb`` (sorted), executes each with nbclient (kernel
 ``python3``, working directory = the notebook's folder, ``COURSE_MODE`` set), and
 writes ``build/executed/<assignment>.ipynb``, ``build/html/<assignment>.html`` and the
 wall time of each notebook into ``build/timings-<mode>.json`` (merged, so ``--only``
-keeps the others). A failing notebook is still written (with its traceback) and the
-run goes on; the exit code is non-zero and the failures are listed at the end.
+keeps the others). The HTML needs no network: its maths is rendered to MathML while
+exporting (``tools.offline_html``), not loaded from a CDN, so a page opened offline or
+on another machine shows the equations. A failing notebook is still written (with its
+traceback) and the run goes on; the exit code is non-zero and the failures are listed
+at the end.
 Headline numbers go to ``$COURSE_RESULTS`` if set, else ``build/results.json`` (full)
 or ``build/results-quick.json`` (quick); a run of every notebook (no ``--only``) first
 moves the earlier results and timings aside to ``*.previous.json``, so the report can
@@ -53,7 +56,6 @@ def execute(notebook, mode, executed_path, html_path):
     """
     import nbformat
     from nbclient import NotebookClient
-    from nbconvert import HTMLExporter
 
     nb = nbformat.read(notebook, as_version=4)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT[mode], kernel_name=KERNEL,
@@ -70,14 +72,23 @@ def execute(notebook, mode, executed_path, html_path):
     executed_path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, executed_path)
     try:
-        body, _ = HTMLExporter().from_notebook_node(nb)
-        html_path.parent.mkdir(parents=True, exist_ok=True)
-        html_path.write_text(body, encoding="utf-8")
+        write_html(nb, html_path)
     except Exception:  # the HTML is a convenience; a broken export must not hide results
         ok = False
         error = (error + "\n" if error else "") + "HTML export failed:\n" + \
             traceback.format_exc(limit=3)
     return ok, error
+
+
+def write_html(nb, html_path):
+    """Export ``nb`` (a NotebookNode) to the self-contained HTML page ``html_path``: maths
+    pre-rendered to MathML, no MathJax from a CDN (``tools.offline_html``)."""
+    from tools.offline_html import OfflineHTMLExporter
+
+    body, _ = OfflineHTMLExporter().from_notebook_node(nb)
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.write_text(body, encoding="utf-8")
+    return html_path
 
 
 def _merge_timings(path, new):
