@@ -214,3 +214,28 @@ def test_doctor_reports_every_requirement():
     assert run.returncode == 0, run.stderr
     for req in doctor.REQUIREMENTS + doctor.OPTIONAL:
         assert re.search(rf"^{req.name}\s+(ok|missing|note)\b", run.stdout, re.M), run.stdout
+
+
+def test_notebook_runs_print_no_kernel_transport_warning(tmp_path):
+    """make demo's kernels talk over ipc in a private folder: no 'Kernel is running over
+    TCP without encryption' (nor a kernel left behind to warn that its parent exited)."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    folder = tmp_path / "solutions" / "99_tiny"
+    folder.mkdir(parents=True)
+    nbformat.write(new_notebook(cells=[new_code_cell("print(6 * 7)")],
+                                metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                         "language": "python"}}),
+                   folder / "tiny.ipynb")
+    code = ("import sys; from pathlib import Path; from tools.run_notebooks import main; "
+            f"sys.exit(main(['--only', '99_tiny'], root=Path({str(tmp_path)!r})))")
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    executed = nbformat.read(tmp_path / "build" / "executed" / "99_tiny.ipynb", as_version=4)
+    assert executed.cells[0].outputs[0]["text"] == "42\n"
+    for text in ("without encryption", "Parent appears to have exited", "WARNING"):
+        assert text not in run.stderr, run.stderr
+    assert not list((tmp_path / "runtime").glob("coursepack-kernel-*")), "kernel folder left behind"

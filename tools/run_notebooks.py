@@ -57,18 +57,24 @@ def execute(notebook, mode, executed_path, html_path):
     import nbformat
     from nbclient import NotebookClient
 
+    from grader import kernels
+
     nb = nbformat.read(notebook, as_version=4)
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT[mode], kernel_name=KERNEL,
+    # A local kernel: ipc sockets in a private folder, not TCP (grader.kernels says why).
+    km, folder = kernels.ipc_kernel_manager(KERNEL)
+    client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT[mode], kernel_name=KERNEL,
                             resources={"metadata": {"path": str(notebook.parent)}})
     ok, error = True, None
     try:
-        client.execute()
+        client.execute(cleanup_kc=True)     # we made the manager: shut its kernel down
     except Exception as exc:  # CellExecutionError, timeouts, a dead kernel: report all
         # CellExecutionError carries the kernel's exception name and value; the full
         # traceback stays in the executed notebook.
         ok = False
         error = f"{getattr(exc, 'ename', type(exc).__name__)}: " \
                 f"{getattr(exc, 'evalue', exc)}".strip()
+    finally:
+        kernels.remove(folder)
     executed_path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, executed_path)
     try:
