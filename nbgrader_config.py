@@ -57,6 +57,7 @@ from grader.preprocessors import (  # noqa: E402
     cell_timeout_from_env,
     gradebook_url,
 )
+from tools.offline_html import OfflineHTMLExporter  # noqa: E402
 
 ASSIGNMENTS = sorted(
     p.name for p in (ROOT / "solutions").glob("*/") if p.is_dir() and any(p.glob("*.ipynb"))
@@ -111,8 +112,12 @@ c.GradingExecute.kernel_name = os.environ.get("COURSE_GRADING_KERNEL", "coursepa
 c.GradingExecute.interrupt_on_timeout = True
 c.GradingExecute.startup_timeout = 120
 
-# Feedback: grades and the trusted verdicts, never the hidden tests' source.
+# Feedback: grades and the trusted verdicts, never the hidden tests' source
+# (`python -m grader feedback` also checks every page against the hidden tests' lines,
+# grader/leaks.py). Pages need no network: maths pre-rendered to MathML instead of
+# MathJax from a CDN, long check messages wrapped (tools/offline_html.py).
 c.GenerateFeedback.preprocessors = [GetGrades, StripHiddenTests, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.exporter_class = OfflineHTMLExporter
 
 # `nbgrader export` writes the same CSV as `python -m grader export`.
 c.ExportApp.plugin_class = "grader.export.CourseExportPlugin"

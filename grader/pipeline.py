@@ -445,33 +445,130 @@ def _limits_line(kernel):
 # ---------------------------------------------------------------------------------------
 # Feedback
 
+FEEDBACK_STAGING = Path("build") / "grading" / "feedback-staging"
+WITHHELD_DIR = Path("build") / "grading" / "withheld"
+FEEDBACK_REPORT = Path("build") / "grading" / "feedback.json"
+
+
+class FeedbackWithheld(GradingError):
+    """Some feedback pages were withheld or could not be made; every other page was
+    written. ``written``: the pages in feedback/; ``withheld``: dicts (student,
+    assignment, page, reason); ``failures``: one line per failed nbgrader run."""
+
+    def __init__(self, message, written, withheld, failures):
+        super().__init__(message)
+        self.written, self.withheld, self.failures = written, withheld, failures
+
+
+def _replace_dir(src, dest):
+    """Move the folder ``src`` to ``dest``, replacing whatever ``dest`` held; an empty
+    ``src`` just removes ``dest``."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    if any(src.iterdir()):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(src), str(dest))
+
+
+def _remove_withheld(held_dir, top):
+    """Drop the withheld copies of an earlier run in ``held_dir`` and the folders above
+    it up to ``top`` that are left empty."""
+    shutil.rmtree(held_dir, ignore_errors=True)
+    parent = held_dir.parent
+    if parent != top and top in parent.parents and parent.is_dir() and not any(parent.iterdir()):
+        parent.rmdir()
+
+
 def feedback(root, students=None, assignments=None, log=print):
-    """HTML feedback per graded submission (nbgrader generate_feedback --force), without
-    hidden-test source. Returns the list of written HTML files."""
+    """HTML feedback per graded submission, checked page by page for hidden tests.
+
+    ``nbgrader generate_feedback`` writes each (student, assignment) into a staging
+    folder, build/grading/feedback-staging/. Each page is compared with the hidden tests'
+    own source lines from solutions/ (grader.leaks): a page that shows a hidden line the
+    student's own submission does not contain is withheld, moved to
+    build/grading/withheld/<student>/<assignment>/ with a ``.reason.txt`` beside it (no
+    copy stays in feedback/); every other page replaces feedback/<student>/<assignment>/.
+    A student who only typed the marker text, pasted the visible test cell or wrote a
+    hidden line themselves gets normal feedback and a note. build/grading/feedback.json
+    lists the pages written, withheld (with the reason) and the notes.
+
+    Returns the pages written. Raises FeedbackWithheld (a GradingError) naming the
+    withheld pages and the failed runs, if any, once every other page is written.
+    """
+    from grader import leaks
+
     root = Path(root)
     pairs = [(s, a) for s, a in discover_submissions(root, students, assignments)
              if (root / "autograded" / s / a).is_dir()]
     if not pairs:
         raise GradingError("nothing to give feedback on: run `python -m grader autograde` first")
-    failures = []
-    for assignment in sorted({a for _, a in pairs}):
-        for student in sorted(s for s, a in pairs if a == assignment):
-            result = run_nbgrader(["generate_feedback", assignment, "--student", student, "--force"], root)
-            if result.returncode != 0:
-                failures.append(f"{student}/{assignment}: {_last_error(result.output)}")
-    written = sorted((root / "feedback").glob("*/*/*.html"))
-    leaks = [str(p) for p in written if BEGIN_HIDDEN in p.read_text(encoding="utf-8", errors="replace")]
-    if leaks:
-        raise GradingError("feedback shows hidden tests (not released): " + ", ".join(leaks))
+    staging = root / FEEDBACK_STAGING
+    shutil.rmtree(staging, ignore_errors=True)
+    secrets = leaks.CourseSecrets(root)
+    written, withheld, notes, failures = [], [], [], []
+    try:
+        for assignment in sorted({a for _, a in pairs}):
+            for student in sorted(s for s, a in pairs if a == assignment):
+                out_dir = root / "feedback" / student / assignment
+                held_dir = root / WITHHELD_DIR / student / assignment
+                new_dir = staging / student / assignment
+                _remove_withheld(held_dir, root / WITHHELD_DIR)   # decisions of this run only
+                result = run_nbgrader(
+                    ["generate_feedback", assignment, "--student", student, "--force",
+                     f"--CourseDirectory.feedback_directory={FEEDBACK_STAGING.as_posix()}"], root)
+                if result.returncode != 0 or not new_dir.is_dir():
+                    failures.append(f"{student}/{assignment}: {_last_error(result.output)}")
+                    # as `nbgrader generate_feedback --force` does: no stale page survives
+                    shutil.rmtree(out_dir, ignore_errors=True)
+                    continue
+                for page in sorted(new_dir.glob("*.html")):
+                    name = f"{student}/{assignment}/{page.name}"
+                    try:
+                        verdict = secrets.check(student, assignment, page)
+                    except Exception as exc:     # never let one page stop the others
+                        verdict = leaks.PageCheck(problem=f"could not be checked ({exc!r})")
+                    notes.extend(f"{name}: {note}" for note in verdict.notes())
+                    if verdict.withhold:
+                        held_dir.mkdir(parents=True, exist_ok=True)
+                        shutil.move(str(page), str(held_dir / page.name))
+                        (held_dir / f"{page.stem}.reason.txt").write_text(
+                            verdict.reason() + "\n", encoding="utf-8")
+                        withheld.append({"student": student, "assignment": assignment,
+                                         "page": str((held_dir / page.name).relative_to(root)),
+                                         "reason": verdict.reason()})
+                    else:
+                        written.append(out_dir / page.name)
+                _replace_dir(new_dir, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+    report = {"written": [str(p.relative_to(root)) for p in written], "withheld": withheld,
+              "notes": notes, "failures": failures}
+    write_record(root / FEEDBACK_REPORT, report)
     for path in written:
         log(f"feedback: {path.relative_to(root)}")
+    for note in notes:
+        log(f"note: {note}")
+    for item in withheld:
+        log(f"WITHHELD: {item['student']}/{item['assignment']}: {item['reason']} "
+            f"-> {item['page']}")
+    problems = []
+    if withheld:
+        problems.append(
+            f"{len(withheld)} feedback page(s) withheld because they show hidden tests "
+            f"(moved to {WITHHELD_DIR.as_posix()}/; the other {len(written)} page(s) are in "
+            "feedback/):\n  " + "\n  ".join(
+                f"{w['student']}/{w['assignment']}/{Path(w['page']).name}: {w['reason']}"
+                for w in withheld))
     if failures:
-        raise GradingError("feedback failed for:\n  " + "\n  ".join(failures))
+        problems.append("feedback failed for:\n  " + "\n  ".join(failures))
+    if problems:
+        raise FeedbackWithheld("\n".join(problems), written, withheld, failures)
     return written
 
 
 __all__ = [
-    "GradingError", "autograde", "check_release", "course_root", "discover_assignments",
+    "FeedbackWithheld", "GradingError", "autograde", "check_release", "course_root", "discover_assignments",
     "discover_submissions", "feedback", "is_autograded_test", "release", "run_nbgrader",
     "source_notebooks",
 ]
