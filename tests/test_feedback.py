@@ -3,11 +3,12 @@ real leak withholds only its page, and the pages render offline.
 
 - Unit tests of grader.leaks (no kernel): which hidden lines are secrets, how a page is
   read, when a page leaks.
-- A throw-away course (a small fixture notebook with maths) graded in the sandbox where
-  it works, with students who write the marker text, paste the visible test cell, guess a
-  hidden line, raise an exception with a very long message, and one whose autograded
-  notebook is tampered with after grading so that its page really shows a hidden line
-  (as if the hidden region had escaped StripHiddenTests). `python -m grader feedback`
+- A throw-away course (a small fixture notebook with maths) graded in the sandbox (in a
+  plain kernel where there is none: every submission is benign code written here), with
+  students who write the marker text, paste the visible test cell, guess a hidden line,
+  get a gradient wrong, raise an exception with a very long message, and one whose
+  autograded notebook is tampered with after grading so that its page really shows a
+  hidden line (as if the hidden region had escaped StripHiddenTests). `python -m grader feedback`
   must withhold that page only, write all the others and exit non-zero because of it.
 - One feedback page opened in headless Chromium with the network cut off: rendered
   maths, and the long check message wrapped inside the viewport.
@@ -224,7 +225,8 @@ def course(tmp_path_factory):
     good = solved(release_nb(root, FIXTURE_ASSIGNMENT, FIXTURE_NAME), feedback_source())
     for student, build in STUDENTS.items():
         submit(root, student, FIXTURE_ASSIGNMENT, FIXTURE_NAME, build(good))
-    grade(root, jobs=2, cell_timeout=60, timeout=300)
+    # benign code written here (no attack): graded without the sandbox where it is missing
+    grade(root, jobs=2, cell_timeout=60, timeout=300, trusted=True)
     _leak_into_autograded(root, "leaky")
     return root
 
