@@ -13,7 +13,6 @@ CI (CI=true) where it fails.
 """
 import os
 import shutil
-from pathlib import Path
 
 import nbformat
 import pytest
