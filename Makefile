@@ -7,6 +7,9 @@
 #   make reproduce  every solution notebook in full mode -> build/results.json, build/REPORT.md
 #   make bench      speed benchmark -> build/bench.json
 #   make release | autograde [JOBS=N] [UNSAFE=1] | feedback | grades   (tutors, nbgrader)
+#   make collect FROM=download.zip LMS=canvas|moodle|blackboard [ROSTER=roster.csv]
+#   make grades FORMAT=canvas|moodle|csv     the file the LMS imports (default csv)
+#   make hub COURSE=id ROSTER=roster.csv     a course hub on this machine (root; hub/README.md)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -14,6 +17,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 JOBS   ?= 1
 DIR    ?= notebooks
+FORMAT ?= csv
 
 # MNIST: an explicit MNIST_DIR wins; else the shared copy beside the checkout (tests,
 # CI, no network); else helpers.data falls back to data/mnist/ and downloads there.
@@ -24,7 +28,7 @@ ifeq ($(origin MNIST_DIR),undefined)
   endif
 endif
 
-PHONY_EXTRA := doctor system-packages
+PHONY_EXTRA := doctor system-packages collect roster hub hub-stop
 .PHONY: $(PHONY_EXTRA) venv demo test lab reproduce bench release autograde feedback grades sandbox-check clean
 
 venv: $(STAMP)
@@ -71,7 +75,22 @@ feedback: $(STAMP)
 	$(PY) -m grader feedback
 
 grades: $(STAMP)
-	$(PY) -m grader export
+	$(PY) -m grader export --format $(FORMAT) $(if $(ROSTER),--roster $(ROSTER),)
+
+collect: $(STAMP)
+	@test -n "$(FROM)" -a -n "$(LMS)" || { echo "usage: make collect FROM=download.zip LMS=canvas|moodle|blackboard [ROSTER=roster.csv] [ASSIGNMENT=a]"; exit 2; }
+	$(PY) -m grader collect "$(FROM)" --lms $(LMS) $(if $(ROSTER),--roster $(ROSTER),) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT),)
+
+roster: $(STAMP)
+	$(PY) -m grader roster $(ROSTER)
+
+# The course hub (JupyterHub, real Unix users; run as root): hub/README.md.
+hub: $(STAMP)
+	@test -n "$(COURSE)" -a -n "$(ROSTER)" || { echo "usage: sudo make hub COURSE=course-id ROSTER=roster.csv TUTORS=login[,login]"; exit 2; }
+	$(PY) -m hub.setup up --course $(COURSE) --roster $(ROSTER) $(if $(TUTORS),--tutors $(TUTORS),) $(if $(HUB_DIR),--dir $(HUB_DIR),)
+
+hub-stop: $(STAMP)
+	$(PY) -m hub.setup down $(if $(HUB_DIR),--dir $(HUB_DIR),)
 
 sandbox-check: $(STAMP)
 	$(PY) -m grader.sandbox check

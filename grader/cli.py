@@ -7,6 +7,11 @@
                                  write build/grading/report.json
     feedback                     feedback/<student>/<assignment>/*.html (no hidden tests)
     export [--to FILE]           grades.csv: student, a column per assignment, total, flags
+           [--format canvas|moodle|csv] [--roster CSV]
+                                 or the grade file Canvas / Moodle imports (grader.lms)
+    collect DOWNLOAD.zip --lms canvas|moodle|blackboard [--roster CSV] [--assignment A]
+                                 an LMS download into submitted/ (grader.lms)
+    roster [CSV]                 the roster's students into the gradebook (grader.roster)
 
 `--root DIR` (before the step) selects another course root (a folder with
 nbgrader_config.py); default: this repository.
@@ -14,8 +19,9 @@ nbgrader_config.py); default: this repository.
 import argparse
 import sys
 
-from grader import pipeline
+from grader import lms, pipeline
 from grader.export import export_grades
+from grader.roster import RosterError
 
 
 def build_parser():
@@ -45,6 +51,10 @@ def build_parser():
 
     ex = steps.add_parser("export", help="write grades.csv")
     ex.add_argument("--to", default=None, help="CSV path (default grades.csv at the course root)")
+    ex.add_argument("--format", default="csv", choices=lms.EXPORT_FORMATS,
+                    help="csv (grades.csv), or the import file of canvas / moodle")
+    ex.add_argument("--roster", default=None, help="roster CSV for names and e-mails (default roster.csv)")
+    lms.add_steps(steps)
     return parser
 
 
@@ -53,7 +63,9 @@ def main(argv=None):
     pipeline.ensure_tools_on_path()
     try:
         root = pipeline.course_root(args.root)
-        if args.step == "release":
+        if lms.run_step(args, root):
+            pass
+        elif args.step == "release":
             pipeline.release(root)
         elif args.step == "autograde":
             pipeline.autograde(root, jobs=args.jobs, unsafe=args.unsafe, students=args.student,
@@ -63,7 +75,7 @@ def main(argv=None):
             pipeline.feedback(root, students=args.student, assignments=args.assignment)
         elif args.step == "export":
             print(f"wrote {export_grades(root, args.to)}")
-    except pipeline.GradingError as exc:
+    except (pipeline.GradingError, lms.LMSError, RosterError) as exc:
         print(f"python -m grader {args.step}: {exc}", file=sys.stderr)
         return 2
     return 0
