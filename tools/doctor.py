@@ -52,6 +52,17 @@ def _fonts_problem():
     return None if DEJAVU.exists() else f"the DejaVu fonts ({DEJAVU}) are missing"
 
 
+def _python3_venv_problem():
+    if not Path("/usr/bin/python3").exists():
+        return "/usr/bin/python3 is missing"
+    ok = subprocess.run(["/usr/bin/python3", "-c", "import ensurepip, venv"], capture_output=True).returncode == 0
+    return None if ok else "/usr/bin/python3 cannot create a venv (python3-venv missing)"
+
+
+def _npm_problem():
+    return None if shutil.which("npm") else "npm is missing (configurable-http-proxy)"
+
+
 def _mnist_problem():
     from helpers import data
 
@@ -69,6 +80,9 @@ REQUIREMENTS = [
                 "the grading sandbox: make autograde, the sandbox and grading tests", _bubblewrap_problem),
     Requirement("chromium", "chromium", "the browser tests (JupyterLab, exported pages)", _chromium_problem),
     Requirement("fonts", "fonts-dejavu-core", "the browser tests' screenshots", _fonts_problem),
+    Requirement("python3-venv", "python3-venv", "make hub, the hub test (a venv every user can run)",
+                _python3_venv_problem),
+    Requirement("npm", "npm", "make hub, the hub test (configurable-http-proxy)", _npm_problem),
 ]
 OPTIONAL = [Requirement("MNIST", "", "make demo, the notebooks and the MNIST tests", _mnist_problem)]
 

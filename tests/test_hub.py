@@ -1,0 +1,311 @@
+"""The course hub end to end (hub/setup.py, `make hub`): JupyterHub 6.1 with real Unix users.
+
+One tutor, a grader account and three students, created for this test (homes in its
+temporary folder) and removed afterwards; the hub, its proxy, the formgrader service and
+the students' servers start inside the test and stop at its end (bounded waits).
+
+Students work through their own single-user servers, via the hub's proxy and the
+Assignments tab's REST endpoints (nbgrader's assignment_list server extension) with a
+token of their own: fetch, edit the notebook (contents API), submit, fetch feedback. The
+tutor side runs nbgrader's own commands and the pack's pipeline as the grader account:
+release_assignment, collect, `python -m grader autograde` (the sandbox), feedback,
+release_feedback, export.
+
+Checked: scores equal those of the same notebooks graded from submitted/ directly; the
+later of two submissions counts; a submission after the due date is late; a student
+cannot list the inbound folder, read another's submission, home or feedback, or the
+hidden tests; only the course's tutors may open the formgrader; a student removed from
+the course group is refused. Needs root, npm, python3-venv, runuser/useradd and a working
+sandbox: elsewhere it skips with the reason (CI runs it).
+"""
+import csv
+import datetime
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import system_deps
+from grading_support import (
+    exercise_functions,
+    grade,
+    make_course,
+    read_nb,
+    scores,
+    solved,
+    submit,
+    with_mistake,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "01_derivations"
+NOTEBOOK = "derivations.ipynb"
+WAIT_S = 120
+
+
+def hub_problem():
+    """Why the hub test cannot run here (None if it can)."""
+    if os.geteuid() != 0:
+        return "the hub test creates Unix users: run it as root (CI does)"
+    from tools import doctor
+
+    for name in ("python3-venv", "npm", "bubblewrap"):
+        why = doctor.reason(name) if name != "bubblewrap" or shutil.which("bwrap") is None else None
+        if why:
+            return why
+    for tool in ("useradd", "userdel", "runuser"):
+        if shutil.which(tool) is None:
+            return f"{tool} is missing: apt-get install -y passwd util-linux"
+    return None
+
+
+@pytest.fixture(scope="module")
+def hub():
+    why = hub_problem()
+    if why:
+        if system_deps.in_ci():
+            pytest.fail(f"{why} (CI=true: .ci/run installs it)", pytrace=False)
+        pytest.skip(why)
+    from hub import setup
+
+    tag = secrets.token_hex(2)
+    course_id = f"cp{tag}"
+    students = [f"cp{tag}s{i}" for i in (1, 2, 3)]
+    tutor = f"cp{tag}t"
+    base = Path(tempfile.mkdtemp(prefix="coursepack-hub-", dir="/tmp"))
+    os.chmod(base, 0o755)
+    roster = base / "roster.csv"
+    roster.write_text("id,first,last,email\n" + "".join(
+        f"{s},Student{i},Test,{s}@example.edu\n" for i, s in enumerate(students, 1)))
+    ports = {k: _free_port() for k in ("port", "hub_port", "proxy_api_port", "service_port")}
+    hub_dir = base / "hub"
+    started = time.monotonic()
+    try:
+        course = setup.up(course_id, roster, [tutor], hub_dir, home_base=base / "home",
+                          assignments=[ASSIGNMENT], ports=ports,
+                          mnist_dir=os.environ.get("MNIST_DIR", ""), log=lambda *_: None)
+        course = setup.load_course(hub_dir)
+        course["_setup_s"] = time.monotonic() - started
+        yield setup, course, students, tutor, base
+    finally:
+        setup.down(hub_dir, remove=True, log=lambda *_: None)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A student's single-user server, through the hub's proxy, with the student's token."""
+
+    def __init__(self, setup, course, user):
+        self.course, self.user = course, user
+        status, body = setup.api(course, "POST", f"/users/{user}/tokens",
+                                 {"scopes": [f"access:servers!user={user}"], "note": "hub test"})
+        assert status == 201, body
+        self.token = body["token"]
+
+    def call(self, method, path, body=None):
+        url = f"http://127.0.0.1:{self.course['port']}/user/{self.user}{path}"
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(url, data=data, method=method, headers={
+            "Authorization": f"token {self.token}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=WAIT_S) as resp:
+                return resp.status, json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode(errors="replace")
+
+    def action(self, name):
+        status, body = self.call("POST", f"/assignments/{name}",
+                                 {"course_id": self.course["course"], "assignment_id": ASSIGNMENT})
+        assert status == 200 and body["success"], (name, status, body)
+        return body["value"]
+
+    def put_notebook(self, nb):
+        path = f"/api/contents/{self.course['course']}/{ASSIGNMENT}/{NOTEBOOK}"
+        status, body = self.call("PUT", path, {"type": "notebook", "format": "json", "content": nb})
+        assert status in (200, 201), body
+
+    def feedback_html(self):
+        folder = f"/api/contents/{self.course['course']}/{ASSIGNMENT}/feedback"
+        status, body = self.call("GET", folder)
+        assert status == 200, body
+        (stamp,) = [e["name"] for e in body["content"]]
+        status, body = self.call("GET", f"{folder}/{stamp}/derivations.html?type=file&format=text")
+        assert status == 200, body
+        return body["content"]
+
+
+def start_servers(setup, course, users):
+    for user in users:
+        status, body = setup.api(course, "POST", f"/users/{user}/server")
+        assert status in (201, 202), body
+    deadline = time.monotonic() + WAIT_S
+    pending = set(users)
+    while pending and time.monotonic() < deadline:
+        for user in sorted(pending):
+            status, body = setup.api(course, "GET", f"/users/{user}")
+            if body["servers"].get("", {}).get("ready"):
+                pending.discard(user)
+        time.sleep(1)
+    assert not pending, f"servers not ready after {WAIT_S} s: {pending}"
+
+
+def tutor_run(setup, course, *cmd):
+    """A command of the tutor side, as the grader account in the course folder."""
+    venv = Path(course["venv"]) / "bin"
+    env = {"PATH": f"{venv}:/usr/bin:/bin", "MNIST_DIR": course.get("mnist_dir") or "",
+           "COURSE_TEST_JOBS": "2"}
+    exe = str(venv / cmd[0]) if (venv / cmd[0]).exists() else cmd[0]
+    r = setup.as_user(course["grader"], [exe, *cmd[1:]], env=env, cwd=course["course_root"],
+                      capture_output=True, text=True, check=False, timeout=900)
+    assert r.returncode == 0, f"{cmd}: {r.stdout[-2000:]}\n{r.stderr[-2000:]}"
+    return r.stdout + r.stderr
+
+
+def as_student(setup, course, user, code, env=None):
+    """Run Python ``code`` as the student; returns its stdout (the last line: a verdict)."""
+    r = setup.as_user(user, [str(Path(course["venv"]) / "bin" / "python"), "-c", code],
+                      env=env, capture_output=True, text=True, check=False, timeout=300)
+    return r.stdout + r.stderr
+
+
+PROBE = """
+import os, sys
+try:
+    {action}
+    print("ALLOWED")
+except PermissionError:
+    print("DENIED")
+"""
+
+
+def probe(setup, course, user, action):
+    return as_student(setup, course, user, PROBE.format(action=action)).strip().splitlines()[-1]
+
+
+def test_course_hub_end_to_end(hub, tmp_path):
+    setup, course, (s1, s2, s3), tutor, base = hub
+    t0 = time.monotonic()
+    cid, root = course["course"], Path(course["course_root"])
+    inbound = Path(course["exchange"]) / cid / "inbound"
+
+    # the formgrader service: the tutor may open it, a student may not even ask for the right
+    status, body = setup.api(course, "POST", f"/users/{tutor}/tokens",
+                             {"scopes": [f"access:services!service={cid}"]})
+    assert status == 201, body
+    req = urllib.request.Request(f"http://127.0.0.1:{course['port']}/services/{cid}/api/status",
+                                 headers={"Authorization": f"token {body['token']}"})
+    with urllib.request.urlopen(req, timeout=WAIT_S) as resp:
+        assert resp.status == 200
+    status, _ = setup.api(course, "POST", f"/users/{s1}/tokens", {"scopes": [f"access:services!service={cid}"]})
+    assert status == 403
+
+    # the tutor releases; the students start their servers and fetch
+    tutor_run(setup, course, "nbgrader", "release_assignment", ASSIGNMENT)
+    start_servers(setup, course, [s1, s2, s3])
+    servers = {u: Server(setup, course, u) for u in (s1, s2, s3)}
+    for srv in servers.values():
+        fetched = srv.action("fetch")
+        assert [a["status"] for a in fetched if a["assignment_id"] == ASSIGNMENT] == ["fetched"]
+
+    release = read_nb(root / "notebooks" / ASSIGNMENT / NOTEBOOK)
+    good = solved(release, read_nb(REPO / "solutions" / ASSIGNMENT / NOTEBOOK))
+    import mistakes
+    bad = with_mistake(good, "sigmoid_grad", mistakes.sigmoid_grad_sign,
+                       exercise_functions(good)["sigmoid_grad"])
+    # s1 submits the untouched release first, then the correct one (the later counts)
+    servers[s1].action("submit")
+    time.sleep(1.1)
+    servers[s1].put_notebook(good)
+    servers[s1].action("submit")
+    servers[s2].put_notebook(bad)
+    servers[s2].action("submit")
+    # the due date passes, then s3 submits the untouched release: late
+    due = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    tutor_run(setup, course, "nbgrader", "db", "assignment", "add", ASSIGNMENT, f"--duedate={due}")
+    time.sleep(1.5)
+    servers[s3].action("submit")
+
+    # privacy: nothing of another student, nor the hidden tests, is reachable by s2
+    sub_s1 = sorted(inbound.glob(f"{s1}+*"))
+    assert len(sub_s1) == 2
+    home_s1 = Path(base / "home" / s1)
+    assert probe(setup, course, s2, f"os.listdir({str(inbound)!r})") == "DENIED"
+    assert probe(setup, course, s2, f"open({str(sub_s1[-1] / NOTEBOOK)!r}).read()") == "DENIED"
+    assert probe(setup, course, s2, f"os.listdir({str(sub_s1[-1])!r})") == "DENIED"
+    assert probe(setup, course, s2, f"os.listdir({str(home_s1)!r})") == "DENIED"
+    assert probe(setup, course, s2, f"open({str(root / 'solutions' / ASSIGNMENT / NOTEBOOK)!r}).read()") == "DENIED"
+    assert probe(setup, course, s2, f"open({str(root / 'gradebook.db')!r}, 'rb').read()") == "DENIED"
+    assert probe(setup, course, s2, f"os.rename({str(Path(course['exchange']) / cid)!r}, '/tmp/x')") == "DENIED"
+    # (sanity: the release itself is readable)
+    assert probe(setup, course, s2, "open(%r).read()" % str(
+        Path(course["exchange"]) / cid / "outbound" / ASSIGNMENT / NOTEBOOK)) == "ALLOWED"
+
+    # the tutor collects, autogrades in the sandbox, gives and releases feedback, exports
+    tutor_run(setup, course, "nbgrader", "collect", ASSIGNMENT)
+    report = tutor_run(setup, course, "python", "-m", "grader", "--root", str(root), "autograde", "--jobs", "2")
+    assert "kernel coursepack-sandbox" in report
+    tutor_run(setup, course, "python", "-m", "grader", "--root", str(root), "feedback")
+    tutor_run(setup, course, "nbgrader", "release_feedback", ASSIGNMENT)
+    tutor_run(setup, course, "python", "-m", "grader", "--root", str(root), "export")
+    assert probe(setup, course, s2, f"os.listdir({str(Path(course['exchange']) / cid / 'feedback')!r})") == "DENIED"
+
+    # the same notebooks graded from submitted/ directly
+    direct = make_course(tmp_path / "direct", [ASSIGNMENT])
+    for user, nb in ((s1, good), (s2, bad), (s3, release)):
+        submit(direct, user, ASSIGNMENT, NOTEBOOK, nb)
+    grade(direct, trusted=True)                      # notebooks this repository wrote
+    got = {u: scores(root, u, ASSIGNMENT) for u in (s1, s2, s3)}
+    assert got == {u: scores(direct, u, ASSIGNMENT) for u in (s1, s2, s3)}
+    total = {u: sum(v[0] for v in got[u].values()) for u in got}
+    assert total[s1] > total[s2] > total[s3] == 0
+    assert got[s1]["test-sigmoid_grad"][0] > 0 and got[s2]["test-sigmoid_grad"][0] == 0
+    with open(root / "grades.csv", newline="") as fh:
+        rows = {r["student_id"]: r for r in csv.DictReader(fh)}
+    assert {u: float(rows[u][ASSIGNMENT]) for u in got} == total
+
+    # late: only s3
+    from nbgrader.api import Gradebook
+    from grader.preprocessors import gradebook_url
+    with Gradebook(gradebook_url(root)) as gb:
+        late = {u: gb.find_submission(ASSIGNMENT, u).total_seconds_late for u in (s1, s2, s3)}
+    assert late[s3] > 0 and late[s1] == 0 and late[s2] == 0, late
+
+    # each student fetches their own feedback
+    html = {}
+    for user, srv in servers.items():
+        srv.action("fetch_feedback")
+        html[user] = srv.feedback_html()
+        assert "BEGIN HIDDEN TESTS" not in html[user]
+    assert html[s1] != html[s2] and "sigmoid_grad" in html[s2]
+
+    # removed from the course group: refused
+    status, _ = setup.api(course, "DELETE", f"/groups/nbgrader-{cid}/users", {"users": [s3]})
+    assert status == 200
+    env = {"JUPYTERHUB_USER": s3, "JUPYTERHUB_API_TOKEN": servers[s3].token,
+           "JUPYTERHUB_API_URL": f"http://127.0.0.1:{course['hub_port']}/hub/api",
+           "PATH": f"{course['venv']}/bin:/usr/bin:/bin"}
+    fresh = home_s1.parent / s3 / "again"
+    r = setup.as_user(s3, ["mkdir", "-p", str(fresh)], check=False)
+    r = setup.as_user(s3, [f"{course['venv']}/bin/nbgrader", "fetch_assignment", ASSIGNMENT, "--course", cid],
+                      env=env, cwd=str(fresh), capture_output=True, text=True, check=False, timeout=120)
+    assert r.returncode != 0 and "You do not have access to this course" in r.stdout + r.stderr
+    status, listing = servers[s3].call("GET", f"/assignments?course_id={cid}")
+    value = listing.get("value") if isinstance(listing, dict) else None
+    assert status == 200 and not (isinstance(value, list) and [a for a in value if a.get("status") == "released"])
+    print(f"\nhub end to end: setup {course['_setup_s']:.0f} s, workflow {time.monotonic() - t0:.0f} s")
