@@ -213,7 +213,7 @@ def test_course_hub_end_to_end(hub, tmp_path):
     with urllib.request.urlopen(req, timeout=WAIT_S) as resp:
         assert resp.status == 200
     status, _ = setup.api(course, "POST", f"/users/{s1}/tokens", {"scopes": [f"access:services!service={cid}"]})
-    assert status == 403
+    assert status in (400, 403)          # "requested scopes exceed the owner's"
 
     # the tutor releases; the students start their servers and fetch
     tutor_run(setup, course, "nbgrader", "release_assignment", ASSIGNMENT)
