@@ -236,9 +236,11 @@ def test_course_hub_end_to_end(hub, tmp_path):
     servers[s2].put_notebook(bad)
     servers[s2].action("submit")
     # the due date passes, then s3 submits the untouched release: late
-    due = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    tutor_run(setup, course, "nbgrader", "db", "assignment", "add", ASSIGNMENT, f"--duedate={due}")
-    time.sleep(1.5)
+    due = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) + datetime.timedelta(seconds=1)
+    tutor_run(setup, course, "nbgrader", "db", "assignment", "add", ASSIGNMENT,
+              f"--duedate={due.strftime('%Y-%m-%d %H:%M:%S')} UTC")
+    while datetime.datetime.now(datetime.timezone.utc) < due + datetime.timedelta(seconds=1):
+        time.sleep(0.2)
     servers[s3].action("submit")
 
     # privacy: nothing of another student, nor the hidden tests, is reachable by s2
