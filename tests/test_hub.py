@@ -29,6 +29,7 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -145,7 +146,8 @@ class Server:
         status, body = self.call("GET", folder)
         assert status == 200, body
         (stamp,) = [e["name"] for e in body["content"]]
-        status, body = self.call("GET", f"{folder}/{stamp}/derivations.html?type=file&format=text")
+        status, body = self.call("GET", f"{folder}/{urllib.parse.quote(stamp)}/derivations.html"
+                                        "?type=file&format=text")
         assert status == 200, body
         return body["content"]
 
