@@ -180,3 +180,12 @@ def test_runner_executes_continues_past_failure_and_exits_nonzero(tmp_path, monk
     assert json.loads(results_path.read_text()) == {"fresh_key": 0.25}  # merged, kept
     assert set(json.loads((build / "timings-quick.json").read_text())) == {"01_good",
                                                                             "02_bad"}
+
+
+def test_budget_notes_name_the_slow_notebooks():
+    from tools.run_notebooks import QUICK_BUDGET_S, budget_notes
+
+    assert budget_notes({"01": 5.0, "02": QUICK_BUDGET_S}) == []
+    notes = budget_notes({"01": 5.0, "05": 31.5})
+    assert len(notes) == 1 and "05 took 31.5 s" in notes[0]
+    assert any("the run took 150 s" in n for n in budget_notes({f"0{i}": 30.0 for i in range(5)}))
