@@ -5,12 +5,43 @@ The model is written to be read, in the spirit of Nielsen's ``network.py`` and C
 
 - every parameter ``W1, b1, W2, b2, ...`` is a *view* into one flat vector
   ``model.theta`` (weights first, then biases) and every gradient a view into
-  ``model.grad``, so one call of an in-place optimizer rule
-  (``helpers.optim.<name>_inplace``) updates the whole network at once;
-- training runs in float32 with the matrix products through ``@`` (BLAS) writing into
-  buffers that are allocated once per batch size and reused (``out=`` everywhere);
+  ``model.grad``: the backward pass writes each ``dW`` straight into ``model.grad``, and
+  one call of an in-place optimizer rule (``helpers.optim.<name>_inplace``) updates the
+  whole network at once;
+- training runs in float32; every array a step needs (the gathered minibatch, the
+  pre-activations, the gradients flowing back) is allocated once per batch size and
+  reused, the matrix products write into them through ``np.matmul(..., out=)``, and the
+  bias and the activation are applied in place on the product's output;
 - the float64 variant (``MLP(..., dtype=np.float64)``) is the same code, used by the
   gradient checks.
+
+Where the time of a training step goes (bench network 784-500-250-100-10, ReLU, SGD,
+minibatch 64, float32, OpenBLAS on 2 cores; ``python -m bench`` times whole epochs):
+
+==========================  =============  ============
+per step                    1 thread (us)  share
+==========================  =============  ============
+matrix products (11)        1880           83 %
+  of which layer 1 (2)      1160           51 %
+SGD update (2 passes)        180            8 %
+softmax + cross-entropy       50            2 %
+gather of the minibatch       27            1 %
+bias, ReLU, ReLU', db         90            4 %
+Python and call overhead      ~40           2 %
+==========================  =============  ============
+
+The products are the work (148.4 GFLOP per epoch, :func:`bench.speed.epoch_flops`);
+everything else is a few passes over arrays of 32,000 floats (one over the 545,000
+parameters for the update) at a few microseconds each, so what is left to win lies
+there: the gather uses ``np.take(..., mode="clip", out=)`` (``mode="raise"`` with
+``out=`` copies through a temporary and costs 40 % more), the activation overwrites the
+pre-activation (its derivative is computed from the activation, so ``z`` is not kept),
+ReLU is a ``maximum`` against a zeros array (3 times faster than against the scalar 0),
+and ``db`` is ``ones @ dz``. Measured and not taken: gathering the whole epoch at once
+into a shuffled copy of ``X`` (twice the time of 938 small gathers: the 188 MB copy goes
+to memory and is read back), and applying the update layer by layer inside the backward
+pass while each ``dW`` is still in cache (3 % at best, lost again to the per-call
+overhead of the optimizer rules).
 
 Shapes: N batch, D input (784), H hidden, K classes (10). ``W<l>`` is ``(fan_in, fan_out)``,
 ``b<l>`` is ``(fan_out,)``; a layer computes ``z = h @ W + b``.
@@ -35,19 +66,20 @@ class _Buffers:
 
     def __init__(self, n, sizes, dtype):
         hidden = sizes[1:-1]
-        self.x = np.empty((n, sizes[0]), dtype)             # minibatch gathered with np.take
-        self.z = [np.empty((n, h), dtype) for h in sizes[1:]]   # pre-activations, last = logits
-        self.a = [np.empty((n, h), dtype) for h in hidden]      # hidden activations
-        self.da = [np.empty((n, h), dtype) for h in hidden]     # dL/da, turned into dL/dz in place
-        self.tmp = [np.empty((n, h), dtype) for h in hidden]    # activation derivative
-        self.mask = [np.empty((n, h), bool) for h in hidden]    # ReLU / LeakyReLU sign pattern
+        self.x = np.empty((n, sizes[0]), dtype)                 # minibatch gathered in place
+        # z[l]: the product h @ W + b of layer l; for a hidden layer the activation is
+        # then written over it (the backward pass needs the activation only).
+        self.z = [np.empty((n, h), dtype) for h in sizes[1:]]
+        self.dz = [np.empty((n, h), dtype) for h in hidden]      # dL/da, turned into dL/dz
+        self.tmp = [np.empty((n, h), dtype) for h in hidden]     # activation (derivative)
+        self.mask = [np.empty((n, h), bool) for h in hidden]     # ReLU sign pattern
         self.dlogits = np.empty((n, sizes[-1]), dtype)
-        self.p = np.empty((n, sizes[-1]), dtype)                 # softmax probabilities
+        self.p = np.empty((n, sizes[-1]), dtype)                  # softmax probabilities
         # ReLU as maximum(z, zeros): NumPy's maximum with a scalar 0 takes a slow path,
         # about 3 times the time of the same maximum against an array of zeros.
         self.zeros = [np.zeros((n, h), dtype) for h in hidden]
-        self.ones = np.ones(n, dtype)                            # db = ones @ dz
-        self.rows = np.arange(n)                                 # row index for p[rows, y]
+        self.ones = np.ones(n, dtype)                             # db = ones @ dz
+        self.rows = np.arange(n)                                  # row index for p[rows, y]
 
 
 class MLP:
@@ -128,36 +160,35 @@ class MLP:
             raise ValueError(f"X must have shape (N, {self.sizes[0]}), got {X.shape}")
         return np.ascontiguousarray(X, dtype=self.dtype)
 
-    def _activate(self, z, a, zeros):
-        """Hidden activation of ``z`` written into ``a``; returns the array to feed on."""
+    def _activate(self, z, tmp, zeros):
+        """The hidden activation of ``z``, written over ``z`` (``tmp``: scratch)."""
         kind = self.activation
         if kind == "relu":
-            np.maximum(z, zeros, out=a)      # zeros: a (N, H) array of 0 (see _Buffers)
+            np.maximum(z, zeros, out=z)      # zeros: a (N, H) array of 0 (see _Buffers)
         elif kind == "leaky_relu":
-            np.multiply(z, LEAKY_SLOPE, out=a)
-            np.maximum(z, a, out=a)          # max(z, 0.01 z) is z for z > 0, 0.01 z otherwise
+            np.multiply(z, LEAKY_SLOPE, out=tmp)
+            np.maximum(z, tmp, out=z)        # max(z, 0.01 z) is z for z > 0, 0.01 z otherwise
         elif kind == "sigmoid":
             # sigmoid(z) = (1 + tanh(z/2)) / 2: no exp, so no overflow for large |z|.
-            np.multiply(z, 0.5, out=a)
-            np.tanh(a, out=a)
-            a += 1
-            a *= 0.5
+            z *= 0.5
+            np.tanh(z, out=z)
+            z += 1
+            z *= 0.5
         elif kind == "tanh":
-            np.tanh(z, out=a)
-        else:                                # identity
-            return z
-        return a
+            np.tanh(z, out=z)
+        # identity: nothing to do
 
-    def _activation_backward(self, da, z, a, tmp, mask):
-        """Turn ``da`` (dL/da) into dL/dz in place."""
+    def _activation_backward(self, da, a, tmp, mask):
+        """Turn ``da`` (dL/da) into dL/dz in place, from the activation ``a`` alone."""
         kind = self.activation
         # Plain elementwise products below: a masked write (copyto/ufunc with where=)
-        # costs about 15 times as much on these (64, H) arrays.
+        # costs about 15 times as much on these (64, H) arrays. a > 0 exactly where z > 0
+        # for ReLU and LeakyReLU, so the sign pattern can be read from the activation.
         if kind == "relu":
-            np.greater(z, 0, out=mask)
+            np.greater(a, 0, out=mask)
             np.multiply(da, mask, out=da)
         elif kind == "leaky_relu":
-            np.greater(z, 0, out=tmp)        # slope: 1 where z > 0, else LEAKY_SLOPE
+            np.greater(a, 0, out=tmp)        # slope: 1 where z > 0, else LEAKY_SLOPE
             np.multiply(tmp, 1 - LEAKY_SLOPE, out=tmp)
             np.add(tmp, LEAKY_SLOPE, out=tmp)
             np.multiply(da, tmp, out=da)
@@ -172,14 +203,18 @@ class MLP:
         # identity: derivative 1, nothing to do
 
     def _forward(self, X, buf):
+        """Logits ``buf.z[-1]`` (N, K) of X (N, D); each hidden ``buf.z[l]`` ends up holding
+        that layer's activation."""
         h = X
+        last = self.n_layers - 1
         for i in range(self.n_layers):
             z = buf.z[i]
             np.matmul(h, self._W[i], out=z)
             z += self._b[i]
-            if i < self.n_layers - 1:
-                h = self._activate(z, buf.a[i], buf.zeros[i])
-        return buf.z[-1]
+            if i < last:
+                self._activate(z, buf.tmp[i], buf.zeros[i])
+            h = z
+        return h
 
     def _data_loss(self, logits, y, buf, need_grad):
         """Mean loss over the batch and, if asked, dL/dlogits written into ``buf.dlogits``."""
@@ -220,6 +255,39 @@ class MLP:
         w = self.theta[:self.n_weights]
         return 0.5 * self.weight_decay * float(np.dot(w, w))
 
+    def _forward_loss(self, X, y, buf):
+        """Forward pass and loss: X (N, D) contiguous of the model's dtype, y (N,) int, buf
+        ``self._buf(N)``. Returns the mean loss (weight-decay term included); the
+        activations and dL/dlogits stay in ``buf`` for :meth:`_backward`."""
+        logits = self._forward(X, buf)
+        return self._data_loss(logits, y, buf, need_grad=True) + self._penalty()
+
+    def _backward(self, X, buf):
+        """Backward pass after :meth:`_forward_loss` on the same X and buf: dL/dtheta
+        written into ``self.grad`` (each ``dW`` straight into its view)."""
+        dz = buf.dlogits
+        for i in range(self.n_layers - 1, -1, -1):      # layer i maps h_i to z_i
+            h = X if i == 0 else buf.z[i - 1]           # the activation of layer i - 1
+            np.matmul(h.T, dz, out=self._dW[i])
+            # the sum over the batch as a product with ones: BLAS does it in about half
+            # the time of np.sum(dz, axis=0) on these (64, H) arrays
+            np.matmul(buf.ones, dz, out=self._db[i])
+            if i > 0:                        # the input layer needs no dL/dX
+                da = buf.dz[i - 1]
+                np.matmul(dz, self._W[i].T, out=da)
+                self._activation_backward(da, h, buf.tmp[i - 1], buf.mask[i - 1])
+                dz = da
+        if self.weight_decay:
+            # dL/dW += wd * W for all layers at once (the weights lead the flat vector).
+            np.multiply(self.theta[:self.n_weights], self.weight_decay, out=self._wd_scratch)
+            self.grad[:self.n_weights] += self._wd_scratch
+
+    def _loss_and_grad(self, X, y, buf):
+        """:meth:`loss` without the argument checks: the loss, the gradient in ``self.grad``."""
+        loss = self._forward_loss(X, y, buf)
+        self._backward(X, buf)
+        return loss
+
     # ------------------------------------------------------------------------- public API
     def loss(self, X, y=None):
         """Scores without labels; ``(loss, grads)`` with them.
@@ -237,35 +305,6 @@ class MLP:
         if y.shape != (X.shape[0],):
             raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
         return self._loss_and_grad(X, y, buf), self.grads
-
-    def _loss_and_grad(self, X, y, buf):
-        """:meth:`loss` without the argument checks (``train`` checks its data once):
-        X (N, D) contiguous of the model's dtype, y (N,) int, buf ``self._buf(N)``.
-        Returns the loss; the gradient is written into ``self.grad``."""
-        logits = self._forward(X, buf)
-        loss = self._data_loss(logits, y, buf, need_grad=True) + self._penalty()
-        self._backward(X, buf)
-        return loss
-
-    def _backward(self, X, buf):
-        dz = buf.dlogits
-        hidden = buf.a if self.activation != "identity" else buf.z
-        for i in range(self.n_layers - 1, -1, -1):      # layer i maps h_i to z_i
-            h = X if i == 0 else hidden[i - 1]
-            np.matmul(h.T, dz, out=self._dW[i])
-            # the sum over the batch as a product with ones: BLAS does it in about half
-            # the time of np.sum(dz, axis=0) on these (64, H) arrays
-            np.matmul(buf.ones, dz, out=self._db[i])
-            if i > 0:                        # the input layer needs no dL/dX
-                da = buf.da[i - 1]
-                np.matmul(dz, self._W[i].T, out=da)
-                self._activation_backward(da, buf.z[i - 1], buf.a[i - 1], buf.tmp[i - 1],
-                                          buf.mask[i - 1])
-                dz = da
-        if self.weight_decay:
-            # dL/dW += wd * W for all layers at once (the weights lead the flat vector).
-            np.multiply(self.theta[:self.n_weights], self.weight_decay, out=self._wd_scratch)
-            self.grad[:self.n_weights] += self._wd_scratch
 
     def scores(self, X, batch_size=EVAL_BATCH):
         """Logits (N, K) for any number of rows, computed ``batch_size`` rows at a time."""
@@ -332,6 +371,14 @@ def optimizer_step_fn(name):
     return fn
 
 
+# The state arrays each in-place rule keeps in its config, shaped like theta (see
+# helpers.optim); flushed of subnormals with the parameters.
+OPTIMIZER_STATE = {"sgd": (), "momentum": ("velocity",), "rmsprop": ("cache",),
+                   "adam": ("m", "v")}
+
+
+# ------------------------------------------------------------------- the training loop
+
 def train(model, X_train, y_train, *, X_hold=None, y_hold=None, X_test=None, y_test=None,
           optimizer="sgd", learning_rate=0.01, optim_config=None, epochs=15, batch_size=64,
           eval_every=200, n_eval_train=10000, schedule=None, seed=0, progress=True, desc=None):
@@ -340,11 +387,14 @@ def train(model, X_train, y_train, *, X_hold=None, y_hold=None, X_test=None, y_t
     X_* : (N, D) already standardised; y_* : int labels (N,). Hold-out and test sets are
     optional. Every ``eval_every`` iterations (never if None, e.g. when timing) the data
     loss is measured on the first ``n_eval_train`` training rows, the hold-out and the
-    test set; after each epoch the hold-out loss and accuracy. ``optim_config`` holds the rule's other keys (e.g.
-    ``{"momentum": 0.9}``); the rule updates ``model.theta`` in place. Every
-    ``FLUSH_EVERY`` steps, subnormal entries of the parameters and of the optimizer's state
-    arrays are set to 0 (:func:`flush_subnormals`). ``schedule``, if
-    given, maps the epoch index (0, 1, ...) to the learning rate used in that epoch.
+    test set; after each epoch the hold-out loss and accuracy. ``optim_config`` holds the
+    rule's other keys (e.g. ``{"momentum": 0.9}``; it is copied, not changed); the rule
+    updates ``model.theta`` in place. Every ``FLUSH_EVERY`` steps, subnormal entries of
+    the parameters and of the optimizer's state arrays are set to 0
+    (:func:`flush_subnormals`). ``schedule``, if given, maps the epoch index (0, 1, ...) to
+    the learning rate used in that epoch. The minibatches of an epoch follow
+    ``np.random.default_rng(seed).permutation(N)``, a new permutation per epoch. A
+    non-finite minibatch loss raises ``FloatingPointError``.
 
     Returns a history dict: ``iteration``, ``train_loss``, ``hold_loss``, ``test_loss``
     (lists, one entry per evaluation, starting at iteration 0), ``batch_loss`` (the
@@ -353,81 +403,118 @@ def train(model, X_train, y_train, *, X_hold=None, y_hold=None, X_test=None, y_t
     and ``settings``.
     """
     step = optimizer_step_fn(optimizer)
-    X_train = model._as_input(X_train)
-    y_train = np.asarray(y_train)
-    n = X_train.shape[0]
-    if y_train.shape != (n,):
-        raise ValueError(f"y_train must have shape ({n},), got {y_train.shape}")
-    if batch_size < 1 or epochs < 0 or (eval_every is not None and eval_every < 1):
-        raise ValueError("batch_size and eval_every must be >= 1 and epochs >= 0")
-    sets = {}
-    if X_hold is not None and len(X_hold):
-        sets["hold"] = (model._as_input(X_hold), np.asarray(y_hold))
-    if X_test is not None and len(X_test):
-        sets["test"] = (model._as_input(X_test), np.asarray(y_test))
-    if n_eval_train > 0:
-        sets["train"] = (X_train[:n_eval_train], y_train[:n_eval_train])
-
+    X_train, y_train = _training_data(model, X_train, y_train, batch_size, epochs, eval_every)
     config = dict(optim_config or {})
     config["learning_rate"] = learning_rate
+    log = _TrainingLog(model, X_train, y_train, X_hold, y_hold, X_test, y_test,
+                       eval_every, n_eval_train, config,
+                       settings={"optimizer": optimizer, "learning_rate": learning_rate,
+                                 "epochs": epochs, "batch_size": batch_size,
+                                 "activation": model.activation, "loss": model.loss_name,
+                                 "weight_decay": model.weight_decay, "seed": seed},
+                       flush_state=OPTIMIZER_STATE[optimizer])
     rng = np.random.default_rng(seed)
-    history = {"iteration": [], "train_loss": [], "hold_loss": [], "test_loss": [],
-               "batch_loss": [], "epoch_hold_loss": [], "epoch_hold_acc": [], "config": config,
-               "settings": {"optimizer": optimizer, "learning_rate": learning_rate,
-                            "epochs": epochs, "batch_size": batch_size,
-                            "activation": model.activation, "loss": model.loss_name,
-                            "weight_decay": model.weight_decay, "seed": seed}}
+    bar = tqdm(total=epochs * math.ceil(len(X_train) / batch_size), disable=not progress,
+               desc=desc or f"{model.activation}/{optimizer}", leave=False, mininterval=0.5)
+    with bar:
+        log.evaluate(0)
+        iteration = 0
+        for epoch in range(epochs):
+            if schedule is not None:
+                config["learning_rate"] = float(schedule(epoch))
+            for x, y, buf in _shuffled_minibatches(model, X_train, y_train, batch_size, rng):
+                loss = model._forward_loss(x, y, buf)      # forward
+                log.check_finite(loss, iteration)          # a diverged run stops here
+                model._backward(x, buf)                    # backward: dL/dtheta in model.grad
+                step(model.theta, model.grad, config)      # update: model.theta in place
+                iteration += 1
+                log.step(iteration, loss)
+                bar.update(1)
+            bar.set_postfix(hold_acc=f"{log.end_epoch():.4f}")
+        log.evaluate(iteration, final=True)
+    return log.history
 
-    def log(iteration):
-        history["iteration"].append(iteration)
+
+def _training_data(model, X, y, batch_size, epochs, eval_every):
+    """The training arrays as the loop needs them (X contiguous of the model's dtype),
+    after checking them and the loop's sizes once (the steps check nothing)."""
+    X = model._as_input(X)
+    y = np.asarray(y)
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"y_train must have shape ({X.shape[0]},), got {y.shape}")
+    if batch_size < 1 or epochs < 0 or (eval_every is not None and eval_every < 1):
+        raise ValueError("batch_size and eval_every must be >= 1 and epochs >= 0")
+    return X, y
+
+
+def _shuffled_minibatches(model, X, y, batch_size, rng):
+    """One epoch of ``(x, y, buf)``: the rows of a fresh permutation, ``batch_size`` at a
+    time, gathered into the reused ``buf.x`` of the model's buffers for that size."""
+    order = rng.permutation(len(X))
+    for start in range(0, len(X), batch_size):
+        idx = order[start:start + batch_size]
+        buf = model._buf(len(idx))
+        # mode="clip" (the indices are a permutation, always in range): with out= and the
+        # default mode="raise", np.take copies through a temporary, 40 % slower.
+        np.take(X, idx, axis=0, out=buf.x, mode="clip")
+        yield buf.x, y[idx], buf
+
+
+class _TrainingLog:
+    """Everything of :func:`train` that is not forward, backward, update: the history, the
+    evaluation on the training rows, hold-out and test sets, the divergence check and the
+    periodic flush of subnormal numbers."""
+
+    def __init__(self, model, X_train, y_train, X_hold, y_hold, X_test, y_test, eval_every,
+                 n_eval_train, config, settings, flush_state):
+        self.model, self.eval_every, self.config = model, eval_every, config
+        self.sets = {}
+        if n_eval_train > 0:
+            self.sets["train"] = (X_train[:n_eval_train], y_train[:n_eval_train])
+        if X_hold is not None and len(X_hold):
+            self.sets["hold"] = (model._as_input(X_hold), np.asarray(y_hold))
+        if X_test is not None and len(X_test):
+            self.sets["test"] = (model._as_input(X_test), np.asarray(y_test))
+        self.history = {"iteration": [], "train_loss": [], "hold_loss": [], "test_loss": [],
+                        "batch_loss": [], "epoch_hold_loss": [], "epoch_hold_acc": [],
+                        "config": config, "settings": settings}
+        self.flush_state = flush_state
+        self.flush_work = np.empty_like(model.theta)
+        self.flush_keep = np.empty(model.theta.shape, bool)
+
+    def evaluate(self, iteration, final=False):
+        """Data losses on the three sets at ``iteration`` (if evaluation is on; once only
+        at the end when the last step was just evaluated)."""
+        if self.eval_every is None or (final and self.history["iteration"][-1] == iteration):
+            return
+        self.history["iteration"].append(iteration)
         for name in ("train", "hold", "test"):
-            loss = model.evaluate(*sets[name])[0] if name in sets else math.nan
-            history[f"{name}_loss"].append(loss)
+            loss = self.model.evaluate(*self.sets[name])[0] if name in self.sets else math.nan
+            self.history[f"{name}_loss"].append(loss)
 
-    flush_work = np.empty_like(model.theta)
-    flush_keep = np.empty(model.theta.shape, bool)
+    def check_finite(self, loss, iteration):
+        """Raise FloatingPointError if the minibatch loss of ``iteration`` is not finite."""
+        if not math.isfinite(loss):
+            lr = self.history["settings"]["learning_rate"]
+            raise FloatingPointError(f"training diverged at iteration {iteration} "
+                                     f"(loss {loss}); lower learning_rate={lr}")
 
-    def flush():
-        state = [v for k, v in config.items() if k != "scratch" and isinstance(v, np.ndarray)
-                 and v.shape == model.theta.shape and v.dtype == model.theta.dtype]
-        flush_subnormals([model.theta] + state, flush_work, flush_keep)
+    def step(self, iteration, loss):
+        """After update number ``iteration`` (1, 2, ...), whose minibatch loss was ``loss``."""
+        self.history["batch_loss"].append(loss)
+        if iteration % FLUSH_EVERY == 0:
+            state = [self.config[key] for key in self.flush_state if key in self.config]
+            flush_subnormals([self.model.theta] + state, self.flush_work, self.flush_keep)
+        if self.eval_every is not None and iteration % self.eval_every == 0:
+            self.evaluate(iteration)
 
-    steps_per_epoch = math.ceil(n / batch_size)
-    bar = tqdm(total=epochs * steps_per_epoch, desc=desc or f"{model.activation}/{optimizer}",
-               disable=not progress, leave=False, mininterval=0.5)
-    if eval_every is not None:
-        log(0)
-    iteration = 0
-    for epoch in range(epochs):
-        if schedule is not None:
-            config["learning_rate"] = float(schedule(epoch))
-        order = rng.permutation(n)
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
-            buf = model._buf(len(idx))
-            np.take(X_train, idx, axis=0, out=buf.x)    # gather into a reused buffer
-            loss = model._loss_and_grad(buf.x, y_train[idx], buf)   # X_train checked above
-            if not math.isfinite(loss):
-                bar.close()
-                raise FloatingPointError(
-                    f"training diverged at iteration {iteration} (loss {loss}); "
-                    f"lower learning_rate={learning_rate}")
-            step(model.theta, model.grad, config)
-            history["batch_loss"].append(loss)
-            iteration += 1
-            if iteration % FLUSH_EVERY == 0:
-                flush()
-            if eval_every is not None and iteration % eval_every == 0:
-                log(iteration)
-            bar.update(1)
-        if "hold" in sets:
-            hold_loss, hold_acc = model.evaluate(*sets["hold"])
+    def end_epoch(self):
+        """Hold-out loss and accuracy after an epoch (NaN without a hold-out set);
+        returns the accuracy."""
+        if "hold" in self.sets:
+            loss, acc = self.model.evaluate(*self.sets["hold"])
         else:
-            hold_loss, hold_acc = math.nan, math.nan
-        history["epoch_hold_loss"].append(hold_loss)
-        history["epoch_hold_acc"].append(hold_acc)
-        bar.set_postfix(hold_acc=f"{hold_acc:.4f}")
-    bar.close()
-    if eval_every is not None and history["iteration"][-1] != iteration:
-        log(iteration)
-    return history
+            loss, acc = math.nan, math.nan
+        self.history["epoch_hold_loss"].append(loss)
+        self.history["epoch_hold_acc"].append(acc)
+        return acc

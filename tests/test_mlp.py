@@ -138,7 +138,7 @@ def test_relu_zeros_buffer_stays_zero_and_bias_gradient_is_the_batch_sum():
     assert all(not z.any() for z in buf.zeros)
     model.loss(X[:32], y[:32])
     np.testing.assert_allclose(model.grads["b3"], buf.dlogits.sum(axis=0), rtol=1e-5, atol=1e-7)
-    da = buf.da[1]                                 # dL/dz of the second hidden layer
+    da = buf.dz[1]                                 # dL/dz of the second hidden layer
     np.testing.assert_allclose(model.grads["b2"], da.sum(axis=0), rtol=1e-5, atol=1e-7)
 
 
@@ -237,6 +237,28 @@ def test_divergence_is_reported():
     with pytest.raises(FloatingPointError, match="learning_rate"), np.errstate(all="ignore"):
         mlp.train(model, X * 1e3, y, optimizer="sgd", learning_rate=1e6, epochs=3,
                   batch_size=16, progress=False)
+
+
+@pytest.mark.parametrize("name", mlp.OPTIMIZERS)
+def test_optimizer_state_names_every_state_array_of_the_rule(name):
+    """train flushes the arrays OPTIMIZER_STATE names: exactly those the in-place rule
+    keeps in its config besides its scratch buffer."""
+    w, config = np.ones(5, np.float32), {}
+    mlp.optimizer_step_fn(name)(w, np.full(5, 0.5, np.float32), config)
+    arrays = {k for k, v in config.items() if isinstance(v, np.ndarray)} - {"scratch"}
+    assert arrays == set(mlp.OPTIMIZER_STATE[name])
+
+
+def test_activation_overwrites_the_product_in_the_buffers():
+    """A hidden layer's buffer holds its activation after the forward pass (the backward
+    pass reads the derivative from it)."""
+    X, _ = _data(n=6)
+    for activation in mlp.ACTIVATIONS:
+        model = mlp.MLP(SIZES, activation=activation, seed=0, dtype=np.float64)
+        model.loss(X)
+        z1 = X @ model.params["W1"] + model.params["b1"]
+        a1 = getattr(activations, f"{activation}_forward")(z1)[0]
+        np.testing.assert_allclose(model._buffers[6].z[0], a1, rtol=1e-12, atol=1e-14)
 
 
 def test_flush_subnormals():
