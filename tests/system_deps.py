@@ -45,6 +45,20 @@ def require(requirement):
     pytest.skip(why)
 
 
+def require_browser():
+    """Skip (fail in CI) unless Playwright and Debian's Chromium are both there; returns
+    ``playwright.sync_api.sync_playwright``."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        why = f"the playwright package is not installed ({exc}); see requirements.txt"
+        if in_ci():
+            pytest.fail(why, pytrace=False)
+        pytest.skip(why)
+    require("chromium")
+    return sync_playwright
+
+
 def check_markers(item):
     """pytest_runtest_setup: enforce the ``sandbox`` and ``browser`` markers."""
     for marker, requirement in MARKERS.items():

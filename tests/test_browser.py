@@ -25,7 +25,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from browser_support import (CHROMIUM, DEMO_CLASS, REPO, LabServer, copy_notebook,
+import system_deps
+
+from browser_support import (DEMO_CLASS, REPO, LabServer, copy_notebook,
                              launch_browser, nudge_slider, open_notebook, run_all,
                              shutdown_kernel, state)
 
@@ -33,29 +35,15 @@ SOLUTIONS = sorted((REPO / "solutions").glob("*/*.ipynb"))
 ARTEFACTS = REPO / "build" / "browser"
 NOTEBOOK_TIMEOUT = 240          # seconds for "Run All" on one notebook in quick mode
 REDRAW_TIMEOUT = 120            # seconds for one demo to redraw after a slider move
-IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 TIMINGS = {}
 
 # A hung browser or kernel fails the test (and the fixtures still stop the server).
 pytestmark = pytest.mark.timeout(NOTEBOOK_TIMEOUT + 4 * REDRAW_TIMEOUT + 120)
 
 
-def _missing(reason):
-    """Fail in CI (the browser test must run there), skip elsewhere."""
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: .ci/run installs it, so this is an error)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def playwright_api():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        _missing(f"the playwright package is not installed ({exc}); see requirements.txt")
-    if not CHROMIUM.exists():
-        _missing(f"{CHROMIUM} is missing: install Debian's chromium package "
-                 "(apt-get install chromium), as .ci/run does")
+    sync_playwright = system_deps.require_browser()     # skips (fails in CI) without it
     with sync_playwright() as p:
         yield p
 

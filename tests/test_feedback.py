@@ -15,14 +15,15 @@ real leak withholds only its page, and the pages render offline.
 """
 import copy
 import json
-import os
 from pathlib import Path
 
 import nbformat
 import pytest
+
+import system_deps
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from browser_support import CHROMIUM, REPO, launch_offline_browser, math_report, raw_latex
+from browser_support import REPO, launch_offline_browser, math_report, raw_latex
 from grader import cli, leaks, pipeline
 from grading_support import (
     FIXTURE_ASSIGNMENT,
@@ -35,7 +36,6 @@ from grading_support import (
     submit,
 )
 
-IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 ARTEFACTS = REPO / "build" / "browser"
 NB_ID = Path(FIXTURE_NAME).stem
 HIDDEN_SIGMOID = 'check("sigmoid", sigmoid, hidden=True)'
@@ -331,16 +331,7 @@ def test_a_clean_regrade_releases_a_withheld_page(course, ran, tmp_path):
 
 @pytest.fixture(scope="module")
 def offline_browser(tmp_path_factory):
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        if IN_CI:
-            pytest.fail(f"playwright is not installed ({exc})")
-        pytest.skip(f"playwright is not installed ({exc})")
-    if not CHROMIUM.exists():
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} is missing (CI=true: .ci/run installs it)")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+    sync_playwright = system_deps.require_browser()
     with sync_playwright() as p:
         context, blocked = launch_offline_browser(p, tmp_path_factory.mktemp("chromium-feedback"),
                                                   viewport={"width": 900, "height": 900})

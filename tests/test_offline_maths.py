@@ -11,17 +11,17 @@ LaTeX, and the page must not have tried to fetch maths from anywhere.
 Chromium is /usr/bin/chromium (Debian's); without it the browser test skips, except in
 CI (CI=true) where it fails.
 """
-import os
 import shutil
 
 import nbformat
 import pytest
+
+import system_deps
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from browser_support import CHROMIUM, REPO, launch_offline_browser, math_report, raw_latex
+from browser_support import REPO, launch_offline_browser, math_report, raw_latex
 from tools import offline_html, run_notebooks
 
-IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 ARTEFACTS = REPO / "build" / "browser"
 # Markdown cells of nbconvert's lab template (build/html/*.html).
 LAB_MARKDOWN = ".jp-MarkdownCell .jp-RenderedMarkdown"
@@ -134,16 +134,7 @@ def test_demo_html_has_no_mathjax_script(demo_page):
 
 @pytest.fixture(scope="module")
 def offline_browser(tmp_path_factory):
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        if IN_CI:
-            pytest.fail(f"playwright is not installed ({exc})")
-        pytest.skip(f"playwright is not installed ({exc})")
-    if not CHROMIUM.exists():
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} is missing (CI=true: .ci/run installs it)")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+    sync_playwright = system_deps.require_browser()
     with sync_playwright() as p:
         context, blocked = launch_offline_browser(p, tmp_path_factory.mktemp("chromium-offline"))
         try:
