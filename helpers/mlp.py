@@ -16,32 +16,44 @@ The model is written to be read, in the spirit of Nielsen's ``network.py`` and C
   gradient checks.
 
 Where the time of a training step goes (bench network 784-500-250-100-10, ReLU, SGD,
-minibatch 64, float32, OpenBLAS on 2 cores; ``python -m bench`` times whole epochs):
+minibatch 64, float32, OpenBLAS on a shared 2-core AMD EPYC VM; each operation timed
+over a whole epoch, best of a few; ``python -m bench`` times whole epochs):
 
-==========================  =============  ============
-per step                    1 thread (us)  share
-==========================  =============  ============
-matrix products (11)        1880           83 %
-  of which layer 1 (2)      1160           51 %
-SGD update (2 passes)        180            8 %
-softmax + cross-entropy       50            2 %
-gather of the minibatch       27            1 %
-bias, ReLU, ReLU', db         90            4 %
-Python and call overhead      ~40           2 %
-==========================  =============  ============
+===============================  ===============  ===============
+per step, us (share)             1 thread         2 threads
+===============================  ===============  ===============
+11 matrix products               2156 (78 %)      1352 (74 %)
+  of which layer 1 (z1, dW1)     1324 (48 %)       798 (44 %)
+SGD update (2 passes, 545k)       340 (12 %)       260 (14 %)
+bias, ReLU, ReLU', db (ones@dz)   130  (5 %)       103  (6 %)
+softmax + cross-entropy            90  (3 %)        66  (4 %)
+gather of the minibatch            52  (2 %)        46  (3 %)
+rest (Python)                      12               6
+whole step                       2781             1833
+===============================  ===============  ===============
 
-The products are the work (148.4 GFLOP per epoch, :func:`bench.speed.epoch_flops`);
-everything else is a few passes over arrays of 32,000 floats (one over the 545,000
-parameters for the update) at a few microseconds each, so what is left to win lies
-there: the gather uses ``np.take(..., mode="clip", out=)`` (``mode="raise"`` with
-``out=`` copies through a temporary and costs 40 % more), the activation overwrites the
-pre-activation (its derivative is computed from the activation, so ``z`` is not kept),
-ReLU is a ``maximum`` against a zeros array (3 times faster than against the scalar 0),
-and ``db`` is ``ones @ dz``. Measured and not taken: gathering the whole epoch at once
-into a shuffled copy of ``X`` (twice the time of 938 small gathers: the 188 MB copy goes
-to memory and is read back), and applying the update layer by layer inside the backward
-pass while each ``dW`` is still in cache (3 % at best, lost again to the per-call
-overhead of the optimizer rules).
+(Other jobs were running; on a quiet machine the products take 83 % of a one-thread
+step and the update 8 %: the update streams 6.6 MB through memory and suffers most
+from neighbours.) The products are the work: 148.4 GFLOP per epoch
+(:func:`bench.speed.epoch_flops`), each ``np.matmul`` at 78-90 % of the machine's
+one-thread matmul rate. Everything else is a pass over an array of 32,000 floats (one
+over the 545,000 parameters for the update) at a few microseconds each, and the plain
+loop a student writes (``bench.speed.plain_epoch``) makes the same passes, allocating
+its results, which NumPy does cheaply. So the fast path differs from the plain loop
+only in the small things: the gather uses ``np.take(..., mode="clip", out=)``
+(``mode="raise"`` with ``out=`` copies through a temporary: 37 instead of 25 ms an
+epoch), the activation overwrites the product (its derivative is read from the
+activation, so ``z`` is not kept), ReLU is a ``maximum`` against a zeros array (3 times
+faster than against the scalar 0), ``db`` is ``ones @ dz`` (half the time of a sum), and
+the weight gradients are written straight into ``model.grad``. In the same interleaved
+rounds the 11 products alone take 0.78 of the plain loop's epoch (one thread): that is
+the floor of helpers / plain for any loop that makes these ``np.matmul`` calls.
+
+Measured and not taken: gathering the whole epoch at once into a shuffled copy of ``X``
+(80 ms an epoch against 25 ms for 938 small gathers: the 188 MB copy goes to memory and
+is read back), and updating each layer inside the backward pass while its ``dW`` is
+still in cache (at best 3 % of the backward pass, lost again to one optimizer call per
+layer and the per-layer optimizer state it would need).
 
 Shapes: N batch, D input (784), H hidden, K classes (10). ``W<l>`` is ``(fan_in, fan_out)``,
 ``b<l>`` is ``(fan_out,)``; a layer computes ``z = h @ W + b``.
