@@ -62,6 +62,8 @@ def test_quick_run_writes_every_key(tmp_path):
             written["epoch_flops"] / part["helpers_epoch_s"] / part["matmul_gflops"] / 1e9)
         assert part["helpers_over_plain"] == pytest.approx(
             part["helpers_epoch_s"] / part["plain_epoch_s"])
+        assert part["rounds_s"]["helpers_epoch_s"] == [part["helpers_epoch_s"]]   # 1 round
+        assert part["helpers_over_plain_median"] == pytest.approx(part["helpers_over_plain"])
         assert part["adam_over_sgd"] == pytest.approx(
             part["helpers_adam_epoch_s"] / part["helpers_epoch_s"])
     assert written["images"] == 128 and written["sizes"] == [784, 500, 250, 100, 10]
@@ -139,6 +141,9 @@ def test_rounds_are_interleaved_and_the_best_of_each_is_kept(monkeypatch):
     assert calls[-1] == ("matmul", None) and len(calls) == 3 * 5 + 1
     assert out["helpers_epoch_s"] == 2.0 and out["helpers_adam_epoch_s"] == 2.6
     assert out["plain_epoch_s"] == 2.5 and out["helpers_over_plain"] == pytest.approx(0.8)
+    # round by round: 3/3, 2/2.9, 2.5/2.5 -> median 1.0 (the best of each: 2/2.5 = 0.8)
+    assert out["helpers_over_plain_median"] == pytest.approx(1.0)
+    assert out["rounds_s"]["plain_epoch_s"] == [3.0, 2.9, 2.5]
     assert out["sklearn_epoch_s"] == 8.0 and out["torch_epoch_s"] is None
     assert out["matmul_gflops"] == 80.0
     assert out["adam_over_sgd"] == pytest.approx(1.3)
