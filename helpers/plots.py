@@ -6,10 +6,12 @@ shows a returned figure; scripts save it). Functions that draw one panel take
 ``lambda_positions``, ``misclassified``...) is kept apart from drawing it, so the
 shaping can be tested and reused.
 """
+import io
 import math
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.ticker import NullLocator
 
 DIVERGING = "RdBu_r"  # red positive, blue negative, white at 0
@@ -157,49 +159,102 @@ def plot_weight_grid(W, drop_bias=False, class_names=None, ncols=5,
     return fig
 
 
-def plot_curves(curves, x=None, ax=None, xlabel="epoch", ylabel="loss",
-                title="Training curves", logy=False):
-    """Lines for a dict name -> sequence, e.g. {"train": [...], "hold-out": [...]}.
+LINESTYLES = ("-", "--", ":", "-.")  # one per curve name within a run
 
-    ``x`` gives the positions: None (0, 1, 2, ...), one sequence for all curves, or a
-    dict name -> sequence (e.g. the iteration of every recorded value). A legend names
-    each line. Returns the Figure.
+
+def _is_runs(curves):
+    """True for {run: {name: values}}, False for {name: values}."""
+    nested = [isinstance(v, dict) for v in curves.values()]
+    if any(nested) and not all(nested):
+        raise ValueError("curves must be all sequences ({name: values}) or all dicts "
+                         "({run: {name: values}}), not a mix")
+    return all(nested)
+
+
+def _positions(x, key, inner, n):
+    """The x positions of one curve: ``x`` is None, a sequence, {key: sequence} or, for
+    runs, {run: {name: sequence}}."""
+    if x is None:
+        return np.arange(n)
+    if isinstance(x, dict):
+        xs = x[key]
+        if isinstance(xs, dict):
+            xs = xs[inner]
+        return np.asarray(xs)
+    return np.asarray(x)
+
+
+def plot_curves(curves, x=None, ax=None, xlabel="epoch", ylabel="loss",
+                title="Training curves", logy=False, logx=False, best=None, styles=None,
+                best_label="kept weights"):
+    """Lines with a title, axis labels and a legend naming each line. Returns the Figure.
+
+    curves: {name: values}, one line per name (e.g. {"train": [...], "hold-out": [...]});
+        or {run: {name: values}} for several runs: a colour per run, a line style per name
+        (the first solid, then dashed, dotted, dash-dot), each line labelled "run, name".
+    x: None (0, 1, 2, ...), one sequence for every line, or a dict keyed like ``curves``
+        (name -> sequence; for runs, run -> sequence or run -> {name: sequence}).
+    best: None, an x position, or {run: x position}: a dashed vertical line at the kept
+        weights (e.g. the best hold-out epoch), in the run's colour, named in the legend
+        ("<best_label>" or "<run>: <best_label>").
+    styles: {name: Line2D keyword arguments} overriding the defaults for the lines of
+        that name (the inner name for runs), e.g. {"train": {"linestyle": "--"}}.
     """
     if not isinstance(curves, dict) or not curves:
         raise ValueError("curves must be a non-empty dict of name -> sequence")
     fig, ax = _figure_and_ax(ax, (5.5, 3.5))
-    for name, values in curves.items():
-        values = np.asarray(values, dtype=np.float64)
-        if isinstance(x, dict):
-            xs = np.asarray(x[name])
-        elif x is not None:
-            xs = np.asarray(x)
-        else:
-            xs = np.arange(len(values))
-        if len(xs) != len(values):
-            raise ValueError(f"curve {name!r} has {len(values)} values but {len(xs)} "
-                             "x positions")
-        marker = "o" if len(values) <= 30 else None
-        ax.plot(xs, values, marker=marker, markersize=3, label=str(name))
+    styles = styles or {}
+    runs = curves if _is_runs(curves) else {None: curves}
+    colours = {}
+    for r, (run, named) in enumerate(runs.items()):
+        for i, (name, values) in enumerate(named.items()):
+            values = np.asarray(values, dtype=np.float64)
+            xs = _positions(x, name if run is None else run, name, len(values))
+            if len(xs) != len(values):
+                raise ValueError(f"curve {name!r} has {len(values)} values but {len(xs)} "
+                                 "x positions")
+            style = {"marker": "o" if len(values) <= 30 else None, "markersize": 3}
+            if run is None:
+                label = str(name)
+            else:
+                label = f"{run}, {name}" if len(named) > 1 else str(run)
+                style.update(color=f"C{r}", linestyle=LINESTYLES[i % len(LINESTYLES)])
+            style.update(styles.get(name, {}))
+            (line,) = ax.plot(xs, values, label=label, **style)
+            colours.setdefault(run, line.get_color())
+    if best is not None:
+        marks = best if isinstance(best, dict) else {None if len(runs) == 1 else run: best
+                                                     for run in runs}
+        for run, position in marks.items():
+            colour = "black" if run is None or len(runs) == 1 else colours.get(run, "black")
+            ax.axvline(position, color=colour, linestyle="--", linewidth=1,
+                       label=best_label if run is None or len(runs) == 1
+                       else f"{run}: {best_label}")
     if logy:
         ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    entries = len(ax.get_legend_handles_labels()[0])
+    ax.legend(fontsize=7 if entries > 6 else None, ncol=2 if entries > 6 else 1)
     return fig
 
 
-def plot_loss_curves(curves, x=None, ax=None, xlabel="epoch", title="Loss", logy=False):
-    """``plot_curves`` for losses (train / hold-out / test -> values)."""
-    return plot_curves(curves, x=x, ax=ax, xlabel=xlabel, ylabel="loss", title=title,
-                       logy=logy)
+def plot_loss_curves(curves, x=None, ax=None, xlabel="epoch", ylabel="loss", title="Loss",
+                     logy=False, **options):
+    """``plot_curves`` for losses (train / hold-out -> values, or runs of them)."""
+    return plot_curves(curves, x=x, ax=ax, xlabel=xlabel, ylabel=ylabel, title=title,
+                       logy=logy, **options)
 
 
-def plot_accuracy_curves(curves, x=None, ax=None, xlabel="epoch", title="Accuracy"):
+def plot_accuracy_curves(curves, x=None, ax=None, xlabel="epoch", ylabel="accuracy",
+                         title="Accuracy", **options):
     """``plot_curves`` for accuracies as fractions in [0, 1]."""
-    return plot_curves(curves, x=x, ax=ax, xlabel=xlabel, ylabel="accuracy", title=title)
+    return plot_curves(curves, x=x, ax=ax, xlabel=xlabel, ylabel=ylabel, title=title,
+                       **options)
 
 
 def plot_confusion_matrix(confusion, ax=None, class_names=None,
@@ -300,6 +355,28 @@ def plot_digit_grid(images, captions=None, ncols=8, title="Digits", panel_size=1
             ax.set_title(captions[i], fontsize=8)
     fig.suptitle(title)
     return fig
+
+
+def figure_png(fig, freeze_layout=True):
+    """The figure drawn as PNG bytes, fast enough to redraw a lecture demo in place.
+
+    For a figure that a widget redraws after every move (``ipywidgets.Image(value=...)``):
+    update its artists' data, then call this. It draws with Agg at the figure's dpi and
+    compresses lightly (level 1: a few times faster than the default, files about 15 %
+    larger); no tight bounding box, so the figure is drawn once, not twice. With
+    ``freeze_layout`` the layout engine (e.g. constrained) runs on the first call only and
+    the axes then keep their places, so later calls skip the layout.
+    """
+    from PIL import Image  # matplotlib's own dependency
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    if freeze_layout and fig.get_layout_engine() is not None:
+        fig.set_layout_engine("none")
+    rgb = np.asarray(canvas.buffer_rgba())[..., :3]
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, format="png", compress_level=1)
+    return out.getvalue()
 
 
 def small_multiples(n, ncols=3, sharex=True, sharey=True, panel_size=(3.2, 2.4),

@@ -1,4 +1,5 @@
-"""L2 and L1 penalties, each returning (penalty, dW) (notebooks 1 and 3).
+"""L2 and L1 penalties, each returning (penalty, dW), and the L1 proximal step
+(notebooks 1 and 3).
 
 Convention: the L2 penalty is lam/2 * ||w||^2 with gradient lam * w (the weight-decay
 form). The course report (seed 001) writes lam * ||w||^2 with gradient 2 * lam * w, so
@@ -51,3 +52,19 @@ def penalty(w, lam, name):
     if name == "l1":
         return l1_penalty(w, lam)
     raise ValueError(f"unknown penalty name {name!r}; expected one of {', '.join(PENALTIES)}")
+
+
+def soft_threshold(w, threshold):
+    """The proximal step of the L1 penalty: sign(w) * max(|w| - threshold, 0).
+
+    After a gradient step of size eta on the data loss alone, ``soft_threshold(w, eta *
+    lam)`` minimises lam |w|_1 + |w - w_step|^2 / (2 eta) exactly: weights within the
+    threshold of 0 become exactly 0 (plain subgradient steps only jitter around it).
+    w: array of any shape; threshold >= 0. Returns a new array shaped like w.
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) \
+            or not threshold >= 0 or not np.isfinite(threshold):
+        raise ValueError(f"soft_threshold: threshold must be a finite number >= 0, got "
+                         f"{threshold!r}")
+    w = _check(w, 0.0, "soft_threshold")
+    return np.sign(w) * np.maximum(np.abs(w) - threshold, 0.0)

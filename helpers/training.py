@@ -1,12 +1,19 @@
-"""Training-loop pieces: learning-rate schedules, seeded mini-batches, early stopping
-(notebooks 2 to 5).
+"""The training loop of notebooks 2 to 4 and its pieces: learning-rate schedules, seeded
+mini-batches, early stopping.
 
-Schedules take the initial rate eta0 and the step (or epoch) counter t = 0, 1, 2, ...
+``train(loss_grad, w0, X, y, X_hold, y_hold, schedule=..., epochs=...)`` runs (mini-)batch
+gradient descent and returns ``(w, History)``: the weights kept (the best hold-out ones
+with ``patience``) and one record of the run, one entry per evaluation. Schedules take the
+initial rate eta0 and the step (or epoch) counter t = 0, 1, 2, ...
 """
 import copy
+import dataclasses
+import math
 import numbers
 
 import numpy as np
+
+from helpers import metrics
 
 
 def _check_eta0_t(eta0, t, name):
@@ -137,3 +144,197 @@ def _copy_into(target, source, name):
         raise ValueError(f"EarlyStopping.restore: {name} has shape {target.shape} but the "
                          f"saved best has shape {np.shape(source)}")
     np.copyto(target, source)
+
+
+# --------------------------------------------------------------------------- the loop
+
+@dataclasses.dataclass
+class History:
+    """One run of `train`, one entry per evaluation; entry 0 is the starting weights.
+
+    epoch, update: epochs and updates completed at each evaluation (ints).
+    train_loss, hold_loss: the evaluation loss on the whole training / hold-out set.
+    train_acc, hold_acc: accuracies (fractions) when ``train`` got a ``predict``.
+    step_size: the step of the last update before each evaluation (nan at entry 0).
+    Lists that a run does not measure (no hold-out set, no ``predict``) stay empty.
+    best: index of the returned weights in these lists (the best hold-out evaluation with
+    ``patience``, else the last one); stopped: True when early stopping ended the run.
+    """
+    epoch: list = dataclasses.field(default_factory=list)
+    update: list = dataclasses.field(default_factory=list)
+    train_loss: list = dataclasses.field(default_factory=list)
+    hold_loss: list = dataclasses.field(default_factory=list)
+    train_acc: list = dataclasses.field(default_factory=list)
+    hold_acc: list = dataclasses.field(default_factory=list)
+    step_size: list = dataclasses.field(default_factory=list)
+    best: int = 0
+    stopped: bool = False
+
+    @property
+    def best_epoch(self):
+        """Epochs completed when the returned weights were evaluated."""
+        return self.epoch[self.best]
+
+    @property
+    def best_update(self):
+        """Updates made when the returned weights were evaluated."""
+        return self.update[self.best]
+
+    def curves(self, metric="loss"):
+        """{"train": values, "hold-out": values} of ``metric`` ("loss" or "accuracy"), the
+        sets that were measured, for ``helpers.plots.plot_curves``."""
+        if metric not in ("loss", "accuracy"):
+            raise ValueError(f"metric must be 'loss' or 'accuracy', got {metric!r}")
+        short = "loss" if metric == "loss" else "acc"
+        out = {"train": getattr(self, f"train_{short}"),
+               "hold-out": getattr(self, f"hold_{short}")}
+        return {name: values for name, values in out.items() if values}
+
+
+def _axpy(w, grad, eta):
+    """w - eta * grad for an array or a dict of arrays (a new object; w is unchanged)."""
+    if isinstance(w, dict):
+        return {key: w[key] - eta * grad[key] for key in w}
+    return w - eta * grad
+
+
+def _copy(w):
+    """A copy of an array or of a dict of arrays (the dtypes kept)."""
+    if isinstance(w, dict):
+        return {key: np.array(value, copy=True) for key, value in w.items()}
+    return np.array(w, copy=True)
+
+
+def _average_into(mean, w, count):
+    """mean += (w - mean) / count: the running mean of ``count`` iterates, in place."""
+    if isinstance(mean, dict):
+        for key in mean:
+            mean[key] += (w[key] - mean[key]) / count
+    else:
+        mean += (w - mean) / count
+
+
+def _count(value, name, minimum=1, allow_none=False):
+    if allow_none and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"train: {name} must be an integer >= {minimum}"
+                         f"{' or None' if allow_none else ''}, got {value!r}")
+    return int(value)
+
+
+def train(loss_grad, w0, X, y, X_hold=None, y_hold=None, *, schedule, epochs,
+          batch_size=None, patience=None, rng=None, predict=None, loss=None,
+          eval_every=1, monitor="loss", schedule_unit="update", average=False, prox=None):
+    """(Mini-)batch gradient descent with a schedule and early stopping on the hold-out set.
+
+    loss_grad(w, X, y) -> (loss, grad): grad shaped like w (an array, or a dict of arrays
+        with the same keys), e.g. ``functools.partial(linear.logistic_loss_grad, lam=...)``.
+    w0: the starting weights (copied; never changed). X (N, D), y (N,): the training set.
+    X_hold, y_hold: the hold-out set (optional), evaluated, never trained on.
+    schedule(t) -> step size, t = updates made so far (``schedule_unit="update"``) or
+        epochs completed (``"epoch"``), e.g. ``lambda t: annealing(1.0, t, 100)``.
+    epochs: passes over the training set (0: only evaluate w0). batch_size: None for batch
+        GD (one update per epoch), else the size of the mini-batches, drawn by
+        ``minibatches`` from ``rng`` (a np.random.Generator or an int seed; one
+        permutation per epoch, the last batch shorter if batch_size does not divide N).
+    patience: None (run every epoch, return the last weights) or stop after that many
+        evaluations without a new best hold-out score and return the best weights (the
+        BEST, not the last: EarlyStopping compares with the best so far). Entry 0, the
+        starting weights, is an evaluation too.
+    predict(w, X) -> labels: when given, accuracies are recorded too.
+    loss(w, X, y) -> float: the loss recorded for the train and hold-out sets (default:
+        loss_grad's loss), e.g. the cross-entropy without the penalty.
+    eval_every: evaluate after every that many epochs (and after the last one).
+    monitor: "loss" (lower hold-out loss is better) or "accuracy" (needs ``predict``).
+    average: the evaluated and returned weights are the mean of each epoch's iterates
+        (averaged SGD, Polyak-Ruppert) instead of the last iterate.
+    prox(w, eta) -> w: applied after every gradient step (a proximal step, e.g. the L1
+        soft-threshold); None for plain gradient descent.
+
+    Returns (w, history): the kept weights (a new array or dict) and a `History`.
+    """
+    epochs = _count(epochs, "epochs", minimum=0)
+    eval_every = _count(eval_every, "eval_every")
+    batch_size = _count(batch_size, "batch_size", allow_none=True)
+    stopper = EarlyStopping(patience) if patience is not None else None
+    if (X_hold is None) != (y_hold is None):
+        raise ValueError("train: give both X_hold and y_hold, or neither")
+    if stopper is not None and X_hold is None:
+        raise ValueError("train: early stopping (patience) needs a hold-out set")
+    if monitor not in ("loss", "accuracy"):
+        raise ValueError(f"train: monitor must be 'loss' or 'accuracy', got {monitor!r}")
+    if monitor == "accuracy" and predict is None:
+        raise ValueError("train: monitor='accuracy' needs predict")
+    if schedule_unit not in ("update", "epoch"):
+        raise ValueError(f"train: schedule_unit must be 'update' or 'epoch', got "
+                         f"{schedule_unit!r}")
+    if batch_size is not None:
+        if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+            rng = np.random.default_rng(rng)
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError("train: mini-batches need rng, a np.random.Generator or an int "
+                            f"seed (for a reproducible order), got {type(rng).__name__}")
+    evaluate_loss = loss if loss is not None else (lambda w, Xe, ye: loss_grad(w, Xe, ye)[0])
+
+    w = _copy(w0)                           # the iterate that the updates move
+    model = _copy(w0) if average else w     # the weights evaluated and kept
+    history = History()
+    updates, eta = 0, math.nan
+    # Batch GD recording loss_grad's loss: evaluating the training set computes exactly
+    # the gradient the next update needs (same weights, same data), so keep it.
+    reuse = batch_size is None and loss is None and not average
+    next_grad = None
+
+    def evaluate(epoch):
+        """Record the model on both sets; True when early stopping says stop."""
+        nonlocal next_grad
+        history.epoch.append(epoch)
+        history.update.append(updates)
+        history.step_size.append(eta)
+        if reuse:
+            train_loss, next_grad = loss_grad(model, X, y)
+        else:
+            train_loss = evaluate_loss(model, X, y)
+        history.train_loss.append(float(train_loss))
+        if predict is not None:
+            history.train_acc.append(metrics.accuracy(predict(model, X), y))
+        if X_hold is None:
+            return False
+        history.hold_loss.append(float(evaluate_loss(model, X_hold, y_hold)))
+        if predict is not None:
+            history.hold_acc.append(metrics.accuracy(predict(model, X_hold), y_hold))
+        if stopper is None:
+            return False
+        # EarlyStopping keeps the parameters of its highest score: minus a loss.
+        score = -history.hold_loss[-1] if monitor == "loss" else history.hold_acc[-1]
+        return stopper.update(score, model)
+
+    stop = evaluate(0)
+    epoch = 0
+    while epoch < epochs and not stop:
+        epoch += 1
+        batches = [slice(None)] if batch_size is None else minibatches(len(y), batch_size, rng)
+        for step, idx in enumerate(batches, start=1):
+            eta = schedule(updates if schedule_unit == "update" else epoch - 1)
+            if next_grad is not None:
+                grad, next_grad = next_grad, None
+            else:
+                _, grad = loss_grad(w, X[idx], y[idx])
+            w = _axpy(w, grad, eta)
+            if prox is not None:
+                w = prox(w, eta)
+            updates += 1
+            if average:                     # running mean of this epoch's iterates
+                _average_into(model, w, step)
+            else:
+                model = w
+        if epoch % eval_every == 0 or epoch == epochs:
+            stop = evaluate(epoch)
+
+    history.stopped = stop and epoch < epochs
+    if stopper is None:
+        history.best = len(history.epoch) - 1
+        return _copy(model), history
+    history.best = stopper.best_step
+    return _copy(stopper.best_params), history

@@ -176,3 +176,62 @@ def test_small_multiples_share_axes():
     for i, ax in enumerate(axes):
         plots.plot_curves({"train": [1, 0.5], "test": [1, 0.6]}, ax=ax, title=f"lr {i}")
         assert ax.get_legend() is not None
+
+
+def test_curves_of_several_runs_colour_per_run_style_per_name():
+    runs = {"batch": {"train": [1.0, 0.5, 0.4], "hold-out": [1.1, 0.7, 0.6]},
+            "mini-batch": {"train": [1.0, 0.6], "hold-out": [1.2, 0.8]}}
+    fig = plots.plot_loss_curves(runs, x={"batch": [0, 1, 2], "mini-batch": [0, 10]},
+                                 xlabel="update", title="Two runs",
+                                 best={"batch": 2, "mini-batch": 10})
+    ax = fig.axes[0]
+    lines = {line.get_label(): line for line in ax.lines}
+    assert list(lines)[:4] == ["batch, train", "batch, hold-out", "mini-batch, train",
+                               "mini-batch, hold-out"]
+    assert lines["batch, train"].get_color() == lines["batch, hold-out"].get_color()
+    assert lines["batch, train"].get_color() != lines["mini-batch, train"].get_color()
+    assert lines["batch, train"].get_linestyle() == "-"
+    assert lines["batch, hold-out"].get_linestyle() == "--"
+    np.testing.assert_array_equal(lines["mini-batch, train"].get_xdata(), [0, 10])
+    # the kept weights: a vertical line per run in the run's colour, named in the legend
+    assert lines["batch: kept weights"].get_color() == lines["batch, train"].get_color()
+    np.testing.assert_array_equal(lines["mini-batch: kept weights"].get_xdata(), [10, 10])
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == list(lines)
+    assert ax.get_title() == "Two runs" and ax.get_xlabel() == "update"
+    with pytest.raises(ValueError, match="not a mix"):
+        plots.plot_curves({"a": [1, 2], "b": {"train": [1, 2]}})
+
+
+def test_curves_styles_best_and_log_axes():
+    fig = plots.plot_accuracy_curves({"sgd": [0.8, 0.9], "adam": [0.85, 0.95]},
+                                     x={"sgd": [0.01, 0.1], "adam": [1e-4, 1e-3]},
+                                     xlabel="learning rate", logx=True, best=0.1,
+                                     best_label="chosen",
+                                     styles={"adam": {"color": "k", "linestyle": ":"}})
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_ylabel() == "accuracy"
+    adam = [line for line in ax.lines if line.get_label() == "adam"][0]
+    assert adam.get_color() == "k" and adam.get_linestyle() == ":"
+    assert "chosen" in [t.get_text() for t in ax.get_legend().get_texts()]
+    fig = plots.plot_loss_curves({"train": [1, 0.1]}, logy=True)
+    assert fig.axes[0].get_yscale() == "log"
+
+
+def test_figure_png_draws_the_current_data_and_freezes_the_layout():
+    from io import BytesIO
+
+    from matplotlib.figure import Figure as BareFigure
+    from PIL import Image
+
+    fig = BareFigure(figsize=(4, 3), dpi=50, layout="constrained")
+    ax = fig.subplots()
+    plots.plot_loss_curves({"train": [1.0, 0.5, 0.2]}, ax=ax)
+    first = plots.figure_png(fig)
+    assert first.startswith(b"\x89PNG") and Image.open(BytesIO(first)).size == (200, 150)
+    position = ax.get_position().bounds
+    ax.lines[0].set_ydata([0.2, 0.5, 1.0])
+    ax.set_title("a much longer title than before, to tempt a layout engine")
+    second = plots.figure_png(fig)
+    assert second != first
+    assert ax.get_position().bounds == position      # the layout ran on the first call only

@@ -1,5 +1,5 @@
 """Tests for helpers.regularization: values by hand, gradient checks, the subgradient at 0,
-dtypes kept, inputs untouched, clear errors."""
+dtypes kept, inputs untouched, clear errors; the L1 soft-threshold by hand."""
 import numpy as np
 import pytest
 
@@ -56,3 +56,12 @@ def test_bad_lambda():
         reg.l2_penalty(np.ones(2), float("nan"))
     with pytest.raises(TypeError, match="lam must be a finite real number"):
         reg.l1_penalty(np.ones(2), "0.1")
+
+
+def test_soft_threshold_by_hand():
+    w = np.array([-2.0, -0.5, 0.0, 0.3, 1.5])
+    np.testing.assert_allclose(reg.soft_threshold(w, 0.5), [-1.5, 0.0, 0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(w, [-2.0, -0.5, 0.0, 0.3, 1.5])    # not changed
+    np.testing.assert_array_equal(reg.soft_threshold(w, 0.0), w)
+    with pytest.raises(ValueError, match="threshold"):
+        reg.soft_threshold(w, -0.1)
