@@ -137,7 +137,7 @@ def test_rebuild_survives_a_notebook_without_cells():
 
 
 def test_expected_checks_reads_calls_not_comments():
-    src = ('from helpers.checks import check\n# check("fake", f)\ncheck("dense", dense_forward, '
+    src = ('from checker import check\n# check("fake", f)\ncheck("dense", dense_forward, '
            'dense_backward)\n### BEGIN HIDDEN TESTS\ncheck("dense", dense_forward, dense_backward, '
            'hidden=True)\n### END HIDDEN TESTS\ns = "check(\'x\')"')
     assert expected_checks(src) == [("dense", False), ("dense", True)]
@@ -237,7 +237,7 @@ def _fixture_submission(kind, release, good):
     if kind == "patched":
         # The checker replaced by one that only prints success: no payload, no points.
         return _inject(good, "sigmoid-solution",
-                       "import helpers.checks\nhelpers.checks.check = lambda *a, **k: print('passed')")
+                       "import checker\nchecker.check = lambda *a, **k: print('passed')")
     if kind == "seed":
         return _inject(good, "sigmoid-solution", "import os\nos.environ['COURSE_CHECK_SEED'] = '12345'")
     raise ValueError(kind)

@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 
 import mistakes
-from helpers.checks import build_payload, collect_outputs, encode_outputs
-from helpers.exercises import EXERCISES, cases_for, verify
+from checker.judge import verify
+from checker.lessons import EXERCISES, cases_for
+from checker.runner import collect_outputs
+from checker.wire import build_payload, encode_outputs
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "verdicts.json"
 SEEDS = ((None, False), (None, True), ("4242", False), ("4242", True))
@@ -48,11 +50,11 @@ def observed(name):
     for label, functions in _solutions(name).items():
         verdicts[label] = {}
         for seed, hidden in SEEDS:
-            outputs = collect_outputs(name, functions, seed, hidden)
+            outputs = collect_outputs(EXERCISES[name], functions, seed, hidden)
             verdict = verify(name, seed, hidden, outputs)
             verdicts[label][_key(seed, hidden)] = [verdict.passed, verdict.message]
     payload = build_payload(name, False, "4242",
-                            collect_outputs(name, mistakes.CORRECT[name], "4242", False))
+                            collect_outputs(EXERCISES[name], mistakes.CORRECT[name], "4242", False))
     return {"cases": cases, "verdicts": verdicts, "payload": _digest(payload)}
 
 
