@@ -23,7 +23,7 @@ import sqlalchemy.exc
 from nbgrader.api import Gradebook
 
 from grader import report as report_mod
-from grader import sandbox, settings
+from grader import leaks, sandbox, settings
 from grader.preprocessors import (
     BEGIN_HIDDEN,
     gradebook_url,
@@ -499,8 +499,6 @@ def feedback(root, students=None, assignments=None, log=print):
     Returns the pages written. Raises FeedbackWithheld (a GradingError) naming the
     withheld pages and the failed runs, if any, once every other page is written.
     """
-    from grader import leaks
-
     root = Path(root)
     pairs = [(s, a) for s, a in discover_submissions(root, students, assignments)
              if (root / "autograded" / s / a).is_dir()]
