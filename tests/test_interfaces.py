@@ -3,7 +3,7 @@ backticks, names an importable function or class of the pack with those paramete
 
 A name is looked up in the modules its heading or its bullet names in backticks (``## Data
 (`helpers.data`)``, ``- `activations`: ...``), then in every module of ``helpers``,
-``checker`` and ``grader``, where it must be found exactly once.
+``checker``, ``grader`` and ``tools``, where it must be found exactly once.
 ``a|b(x)`` documents both ``a(x)`` and ``b(x)``; ``optim.a|b(x)`` both ``optim.a`` and
 ``optim.b``. The documented parameters must be the code's, in order; trailing parameters
 with defaults may be left out, and a default the doc writes as a Python literal must be
@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "interfaces.md"
-PACKAGES = ("helpers", "checker", "grader")
+PACKAGES = ("helpers", "checker", "grader", "tools")
 SPAN = re.compile(r"`([^`\n]+)`")
 NAME = re.compile(r"^([A-Za-z_][\w.|]*)\(")
 PARAM = re.compile(r"^(\*{0,2}[A-Za-z_]\w*|\*)(=.+)?$")
