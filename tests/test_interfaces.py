@@ -6,8 +6,9 @@ A name is looked up in the modules its heading or its bullet names in backticks 
 ``checker``, ``grader`` and ``tools``, where it must be found exactly once.
 ``a|b(x)`` documents both ``a(x)`` and ``b(x)``; ``optim.a|b(x)`` both ``optim.a`` and
 ``optim.b``. The documented parameters must be the code's, in order; trailing parameters
-with defaults may be left out, and a default the doc writes as a Python literal must be
-the code's. Spans that are call examples (``record("acc", 0.9)``) are not signatures.
+with defaults may be left out (any trailing parameters, after a last ``...``), and a
+default the doc writes as a Python literal must be the code's. A full dotted name may
+also start with ``hub`` (``hub.setup.up``). Spans that are call examples (``record("acc", 0.9)``) are not signatures.
 
 Also: importing any module of the pack changes no process state (umask, environment,
 working folder, sys.path).
@@ -27,9 +28,10 @@ import pytest
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "interfaces.md"
 PACKAGES = ("helpers", "checker", "grader", "tools")
+FULL_NAME_ROOTS = PACKAGES + ("hub",)   # hub/ holds config files that are not importable
 SPAN = re.compile(r"`([^`\n]+)`")
 NAME = re.compile(r"^([A-Za-z_][\w.|]*)\(")
-PARAM = re.compile(r"^(\*{0,2}[A-Za-z_]\w*|\*)(=.+)?$")
+PARAM = re.compile(r"^(\*{0,2}[A-Za-z_]\w*|\*|\.\.\.)(=.+)?$")
 EXTERNAL = ("np.", "plt.")        # numpy and matplotlib, not the pack
 
 
@@ -132,8 +134,11 @@ def _resolve(dotted, module):
     for part in dotted.split("."):
         if hasattr(obj, part):
             obj = getattr(obj, part)
-        elif inspect.ismodule(obj) and f"{obj.__name__}.{part}" in ALL_MODULES:
-            obj = importlib.import_module(f"{obj.__name__}.{part}")
+        elif inspect.ismodule(obj) and hasattr(obj, "__path__"):
+            try:
+                obj = importlib.import_module(f"{obj.__name__}.{part}")
+            except ImportError:
+                return None
         else:
             return None
     return obj
@@ -141,7 +146,7 @@ def _resolve(dotted, module):
 
 def lookup(name, context):
     root, _, rest = name.partition(".")
-    if root in PACKAGES and rest:                  # a full dotted name
+    if root in FULL_NAME_ROOTS and rest:           # a full dotted name
         return _resolve(rest, root)
     for module in context:
         obj = _resolve(name, module)
@@ -186,12 +191,15 @@ def test_documented_signature_matches_the_code(number, name, params, context):
     obj = lookup(name, context)
     assert callable(obj), f"docs/interfaces.md:{number}: {name} is not callable"
     code = _code_params(obj)
+    more = params[-1:] == ["..."]                 # "f(a, b, ...)": more parameters follow
+    params = params[:-1] if more else params
+    assert "..." not in params, f"docs/interfaces.md:{number}: '...' only at the end"
     doc_names = [p.split("=", 1)[0] for p in params]
     code_names = [text for text, _, _ in code]
     where = f"docs/interfaces.md:{number}: {name}({', '.join(params)}) but the code has " \
             f"({', '.join(code_names)})"
     assert doc_names == code_names[:len(doc_names)], where
-    assert all(has_default for _, has_default, _ in code[len(doc_names):]), where
+    assert more or all(has_default for _, has_default, _ in code[len(doc_names):]), where
     for text, (_, has_default, default) in zip(params, code):
         if "=" in text:
             assert has_default, where
