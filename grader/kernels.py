@@ -46,3 +46,13 @@ def remove(folder):
         raise ValueError(f"{folder} is not a private kernel folder ({DIR_PREFIX}*)")
     shutil.rmtree(folder, ignore_errors=True)
 
+
+def ipc_kernel_manager(kernel_name, runtime_dir=None, **kwargs):
+    """A ``KernelManager`` for ``kernel_name`` set up by :func:`private_ipc`; returns
+    ``(km, folder)``."""
+    # jupyter_client imported here, not at the top: the sandbox's launcher imports this
+    # module at every kernel start and never needs it
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name=kernel_name, **kwargs)
+    return km, private_ipc(km, runtime_dir)
