@@ -16,16 +16,15 @@ nbgrader 0.9 keeps its list of assignments in the gradebook, not in the config:
 registers each one (through `nbgrader generate_assignment`), after which
 `nbgrader generate_assignment 01_derivations`, `nbgrader db assignment list` etc. work.
 
-Environment knobs (read when nbgrader starts):
+Environment knobs (all read by grader.settings, which lists them with their defaults):
     COURSE_CELL_TIMEOUT     seconds per executed cell during autograding (default 120)
     COURSE_GRADING_KERNEL   kernel that runs submissions (default "coursepack-sandbox";
                             `python -m grader autograde --unsafe` sets "python3")
     COURSE_MEMORY_LIMIT_MB  address space of a sandboxed kernel (default 4096)
     COURSE_CPU_LIMIT_S      CPU seconds of a sandboxed kernel, a backstop (default 1200)
     COURSE_FILE_LIMIT_MB    largest file a sandboxed kernel may write (default 512)
-                            (the last three: grader/sandbox.py, read when a kernel starts)
+                            (the last three are read when a sandboxed kernel starts)
 """
-import os
 import sys
 from pathlib import Path
 
@@ -48,13 +47,12 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
+from grader import settings  # noqa: E402
 from grader.preprocessors import (  # noqa: E402
-    DEFAULT_CELL_TIMEOUT,
     GradingExecute,
     RebuildFromRelease,
     StripHiddenTests,
     TrustedVerdicts,
-    cell_timeout_from_env,
     gradebook_url,
 )
 from tools.offline_html import OfflineHTMLExporter  # noqa: E402
@@ -107,8 +105,8 @@ c.Autograde.create_student = True
 c.RebuildFromRelease.course_root = str(ROOT)
 c.TrustedVerdicts.course_root = str(ROOT)
 
-c.GradingExecute.timeout = cell_timeout_from_env(default=DEFAULT_CELL_TIMEOUT)
-c.GradingExecute.kernel_name = os.environ.get("COURSE_GRADING_KERNEL", "coursepack-sandbox")
+c.GradingExecute.timeout = settings.cell_timeout()
+c.GradingExecute.kernel_name = settings.grading_kernel()
 c.GradingExecute.interrupt_on_timeout = True
 c.GradingExecute.startup_timeout = 120
 

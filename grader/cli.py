@@ -19,7 +19,7 @@ nbgrader_config.py); default: this repository.
 import argparse
 import sys
 
-from grader import lms, pipeline
+from grader import lms, pipeline, settings
 from grader.export import export_grades
 from grader.roster import RosterError
 
@@ -40,10 +40,10 @@ def build_parser():
                        help="only this assignment (repeatable)")
     grade.add_argument("--timeout", type=float, default=None,
                        help="wall-clock seconds per submission (default $COURSE_SUBMISSION_TIMEOUT or "
-                            f"{pipeline.DEFAULT_SUBMISSION_TIMEOUT})")
+                            f"{settings.DEFAULT_SUBMISSION_TIMEOUT})")
     grade.add_argument("--cell-timeout", type=int, default=None,
                        help="seconds per cell (default $COURSE_CELL_TIMEOUT or "
-                            f"{pipeline.DEFAULT_CELL_TIMEOUT})")
+                            f"{settings.DEFAULT_CELL_TIMEOUT})")
 
     fb = steps.add_parser("feedback", help="HTML feedback for every graded submission")
     fb.add_argument("--student", action="append", default=None)

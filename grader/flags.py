@@ -22,9 +22,9 @@ the cell and the construct:
   shell escapes and risky magics (``%run``, ``%%writefile``, ``%env``, ...);
 - dynamic code: ``exec``/``eval``/``compile``, ``__import__``, ``importlib``,
   introspection dunders (``__globals__``, ``__subclasses__``, ...);
-- the pack's reference implementation of an exercise, or the grader's own modules
-  (``helpers.exercises``, ``helpers.checks`` internals, ``helpers.diagnose``), used by
-  that exercise's functions (directly, through an alias, or through the student's own
+- the pack's reference implementation of an exercise, or the grading machinery's
+  internals (``checker.internals``: anything of ``checker`` but ``check`` and
+  ``CheckFailed``, and ``grader``), used by that exercise's functions (directly, through an alias, or through the student's own
   helper functions they call). Such a flag ends with "(exercise 'E' scores 0)", and
   :func:`zeroed_exercises` turns it into a 0 for that exercise (TrustedVerdicts fails
   it). A reference that the instructor's own solution uses for the same exercise (for
@@ -42,7 +42,14 @@ dead kernel, memory errors). The scan is a net for deliberate tricks, not a proo
 trusted verdicts are what make tampering useless.
 """
 import ast
+import importlib.util
 import re
+
+from IPython.core.inputtransformer2 import TransformerManager
+
+from checker.internals import PACKAGES as GRADING_PACKAGES
+from checker.internals import is_internal
+from checker.lessons import EXERCISES
 
 ZERO_SUFFIX_RE = re.compile(r"\(exercise '([A-Za-z0-9_]+)' scores 0\)$")
 
@@ -83,13 +90,10 @@ for _name in ("pickle", "marshal", "dill", "types", "code", "codeop", "runpy", "
     SUSPICIOUS_MODULES.setdefault(_name, "builds or loads code dynamically")
 # Monkeypatching these modules is severe (the checks and their encoding rely on them).
 SEVERE_PATCH_ROOTS = {"numpy", "helpers", "builtins", "sys", "IPython", "ipykernel", "os",
-                      "grader", "json", "math", "base64", "hashlib", "traceback", "copy",
-                      "dataclasses", "numbers"}
+                      "json", "math", "base64", "hashlib", "traceback", "copy",
+                      "dataclasses", "numbers", *GRADING_PACKAGES}
 SEVERE_SUMMARY = ("tampering with the grading machinery (severe flags above): every exercise "
                   "of this notebook scores 0 until a tutor reviews it")
-# Grader internals: a student's code has no business with them.
-INTERNAL_PREFIXES = ("helpers.exercises", "helpers.diagnose", "grader")
-ALLOWED_FROM_CHECKS = {"helpers.checks.check", "helpers.checks.CheckFailed"}
 # Calls that run or alter code dynamically.
 DYNAMIC_BUILTINS = {
     "exec": "runs code from a string", "eval": "runs code from a string",
@@ -164,8 +168,6 @@ REDEFINED_NAMES = {"check", "CheckFailed", "display", "get_ipython", "__import__
 def _importable(root):
     """True when the top-level module ``root`` is part of the environment (found here,
     in the grader's process, whose path does not include the submission's folder)."""
-    import importlib.util
-
     if root in SUSPICIOUS_MODULES or root in ("__future__",):
         return True
     try:
@@ -236,10 +238,8 @@ def parse_cell(source):
     """The cell's ``ast.Module`` (IPython syntax turned into Python first); raises
     SyntaxError when it cannot be parsed."""
     try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
         source = TransformerManager().transform_cell(source)
-    except Exception:       # IPython missing or confused: parse the raw text
+    except Exception:       # IPython confused: parse the raw text
         pass
     return ast.parse(source)
 
@@ -332,8 +332,7 @@ class _Scanner(ast.NodeVisitor):
         self._dotted(name, "imports")
 
     def _dotted(self, dotted, verb):
-        if dotted.startswith(INTERNAL_PREFIXES) or (
-                dotted.startswith("helpers.checks.") and dotted not in ALLOWED_FROM_CHECKS):
+        if is_internal(dotted):
             self.add(f"{verb} {dotted} (the grader's internals)", severe=True)
         if dotted in MODULE_ATTRS:
             self.add(f"uses {dotted} ({MODULE_ATTRS[dotted]})")
@@ -444,8 +443,7 @@ def _forbidden(dotted, references, internals=True):
     for ref in references:
         if dotted == ref or dotted.startswith(ref + "."):
             return ref
-    if internals and dotted.startswith(INTERNAL_PREFIXES) or internals and (
-            dotted.startswith("helpers.checks.") and dotted not in ALLOWED_FROM_CHECKS):
+    if internals and is_internal(dotted):
         return dotted
     return None
 
@@ -500,8 +498,6 @@ def _checked_functions(nb, exercises):
                 names = [a.id for a in node.args[1:] if isinstance(a, ast.Name)]
                 break
         if not names:
-            from helpers.exercises import EXERCISES
-
             names = list(EXERCISES[exercise].functions) if exercise in EXERCISES else []
         out[exercise] = names
     return out
@@ -528,8 +524,6 @@ def _program(nb, release_nb):
 
 
 def _reference_flags(nb, release_nb, exercises, source_nb, parsed, aliases, functions):
-    from helpers.exercises import EXERCISES
-
     checked = _checked_functions(nb, exercises)
     allowed = {}
     if source_nb is not None:

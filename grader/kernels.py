@@ -11,6 +11,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from jupyter_core.paths import jupyter_runtime_dir
+
 DIR_PREFIX = "coursepack-kernel-"
 # A Unix socket path has at most 107 bytes (sun_path); leave room for the socket names.
 _MAX_FOLDER_CHARS = 100 - len(DIR_PREFIX) - 8 - len("/kernel-ipc-99999")
@@ -23,8 +25,6 @@ def private_ipc(km, runtime_dir=None):
     the temporary folder when that path is too long for a socket). Returns the folder;
     :func:`remove` deletes it after the kernel has stopped."""
     if runtime_dir is None:
-        from jupyter_core.paths import jupyter_runtime_dir
-
         runtime_dir = jupyter_runtime_dir()
     runtime_dir = Path(runtime_dir).resolve()
     if len(str(runtime_dir)) > _MAX_FOLDER_CHARS:
@@ -50,6 +50,8 @@ def remove(folder):
 def ipc_kernel_manager(kernel_name, runtime_dir=None, **kwargs):
     """A ``KernelManager`` for ``kernel_name`` set up by :func:`private_ipc`; returns
     ``(km, folder)``."""
+    # jupyter_client imported here, not at the top: the sandbox's launcher imports this
+    # module at every kernel start and never needs it
     from jupyter_client.manager import KernelManager
 
     km = KernelManager(kernel_name=kernel_name, **kwargs)

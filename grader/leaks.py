@@ -7,7 +7,7 @@ minus the ones that tell nothing:
 - blank lines and the marker lines themselves (anyone can type the markers);
 - lines with fewer than `MIN_CHARS` characters besides whitespace (``)``, ``else:``);
 - lines that the release shows anyway (notebooks/<a>/<nb>.ipynb, every cell): a hidden
-  ``from helpers.checks import check``, or a hidden ``check(...)`` call identical to the
+  ``from checker import check``, or a hidden ``check(...)`` call identical to the
   visible one, is public.
 
 A page leaks when it shows a secret line that the student's own submission

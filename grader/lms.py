@@ -50,10 +50,15 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nbgrader.api import Gradebook
 from nbgrader.plugins import FileNameCollectorPlugin
 from traitlets import Unicode
 
+from grader import pipeline
 from grader import roster as roster_mod
+from grader.export import export_grades
+from grader.preprocessors import gradebook_url
+from grader.report import submission_scores
 
 LMS_NAMES = ("canvas", "moodle", "blackboard")
 EXPORT_FORMATS = ("canvas", "moodle", "csv")
@@ -307,8 +312,6 @@ def _safe_stage_name(name):
 def collect(root, archive, lms, roster_path=None, assignment=None, log=print):
     """Collect an LMS download into submitted/. Returns the Plan. Raises LMSError (or
     roster.RosterError) before anything under submitted/ changes."""
-    from grader import pipeline
-
     root = Path(root)
     _check_lms(lms)
     roster_path = Path(roster_path) if roster_path else root / "roster.csv"
@@ -347,8 +350,6 @@ def collect(root, archive, lms, roster_path=None, assignment=None, log=print):
 
 def _zip_collect(root, stage, plan, roster_path):
     """nbgrader zip_collect on the staged files, into the stage's own submitted/."""
-    from grader import pipeline
-
     rel = stage.relative_to(root)
     result = pipeline.run_nbgrader([
         "zip_collect", plan.assignment, "--strict",
@@ -427,11 +428,6 @@ class LMSCollector(FileNameCollectorPlugin):
 
 def _score_table(root):
     """(assignments, max points {a: max}, rows [{student fields, scores {a: score}}])."""
-    from nbgrader.api import Gradebook
-
-    from grader.preprocessors import gradebook_url
-    from grader.report import submission_scores
-
     with Gradebook(gradebook_url(root)) as gb:
         assignments = sorted(a.name for a in gb.assignments)
         maxes = {a.name: float(a.max_score) for a in gb.assignments}
@@ -491,7 +487,6 @@ def write_csv_atomic(dest, rows):
 def export(root, fmt, dest=None, roster_path=None):
     """Write the grade file for ``fmt`` (canvas, moodle, csv); returns its path. Names and
     e-mails come from the gradebook (the roster's, when it is given or at roster.csv)."""
-    from grader.export import export_grades
 
     root = Path(root)
     if fmt not in EXPORT_FORMATS:

@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+import psutil
 import sqlalchemy.exc
+from nbgrader.api import Gradebook
 
+from grader import report as report_mod
+from grader import leaks, sandbox, settings
 from grader.preprocessors import (
     BEGIN_HIDDEN,
-    DEFAULT_CELL_TIMEOUT,
-    cell_timeout_from_env,
     gradebook_url,
     is_autograded_test,
     read_record,
@@ -32,10 +34,9 @@ from grader.preprocessors import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SANDBOX_KERNEL = "coursepack-sandbox"
+SANDBOX_KERNEL = sandbox.KERNEL_NAME
 UNSAFE_KERNEL = "python3"
 STUB = "raise NotImplementedError()"
-DEFAULT_SUBMISSION_TIMEOUT = 1200
 
 
 class GradingError(RuntimeError):
@@ -97,8 +98,6 @@ def nbgrader_env(extra=None):
 
 def _kill_tree(pid):
     """Kill a process and all its descendants (kernels run in their own sessions)."""
-    import psutil
-
     try:
         parent = psutil.Process(pid)
     except psutil.NoSuchProcess:
@@ -228,8 +227,6 @@ def ensure_tools_on_path():
 
 
 def _gradebook(root):
-    from nbgrader.api import Gradebook
-
     ensure_tools_on_path()
     return Gradebook(gradebook_url(root))
 
@@ -263,13 +260,6 @@ def sandbox_kernel(unsafe, log=print):
             "user, with access to your files, the gradebook and the network. Only do this for "
             "trusted submissions.")
         return UNSAFE_KERNEL
-    try:
-        from grader import sandbox
-    except ImportError as exc:
-        raise GradingError(
-            f"the grading sandbox is not available (grader.sandbox: {exc}); "
-            "rerun with --unsafe (UNSAFE=1) to grade without it"
-        ) from None
     try:
         sandbox.check_available()
     except Exception as exc:
@@ -355,18 +345,42 @@ def autograde(root, jobs=1, unsafe=False, students=None, assignments=None,
     reason. Returns the report dict (see grader.report) and writes it to
     build/grading/report.json.
     """
-    from grader import report as report_mod
-
     root = Path(root)
     if jobs < 1:
         raise GradingError(f"--jobs must be at least 1, got {jobs}")
     kernel = sandbox_kernel(unsafe, log)
-    cell_timeout = int(cell_timeout or cell_timeout_from_env(DEFAULT_CELL_TIMEOUT))
-    timeout = float(timeout or os.environ.get("COURSE_SUBMISSION_TIMEOUT") or DEFAULT_SUBMISSION_TIMEOUT)
+    try:
+        cell_timeout = int(cell_timeout or settings.cell_timeout())
+        timeout = float(timeout or settings.submission_timeout())
+        limits_line = _limits_line(kernel)
+    except ValueError as exc:       # a limit in the environment that is not a number
+        raise GradingError(str(exc)) from None
     pairs = discover_submissions(root, students, assignments)
     if not pairs:
         raise GradingError(f"nothing to grade: no submitted/<student>/<assignment>/ folders under {root}")
+    _register_students(root, pairs)
 
+    seed = str(secrets.randbelow(2**31 - 1) + 1)
+    work = _prepare_jobs(root, pairs, log)
+    log(f"grading {len(work)} submission(s), {jobs} at a time, kernel {kernel}, seed {seed}, "
+        f"{cell_timeout} s per cell, {timeout:.0f} s per submission")
+    started = time.monotonic()
+    done = _run_jobs(root, work, jobs, kernel, seed, cell_timeout, timeout)
+    elapsed = time.monotonic() - started
+    _zero_fill_failures(root, done, timeout)
+
+    report = report_mod.build(root, done, seed=seed, kernel=kernel, jobs_at_once=jobs,
+                              cell_timeout=cell_timeout, submission_timeout=timeout, seconds=elapsed)
+    report["sandbox_limits"] = limits_line
+    report_mod.write(root, report)
+    log(report_mod.format_text(report))
+    log(limits_line)
+    return report
+
+
+def _register_students(root, pairs):
+    """Check that every assignment of ``pairs`` is in the gradebook and create the
+    students there (serially, before the parallel jobs)."""
     with _gradebook(root) as gb:
         known = {a.name for a in gb.assignments}
         missing = sorted({a for _, a in pairs} - known)
@@ -377,31 +391,32 @@ def autograde(root, jobs=1, unsafe=False, students=None, assignments=None,
         for student in sorted({s for s, _ in pairs}):
             gb.update_or_create_student(student)
 
-    seed = str(secrets.randbelow(2**31 - 1) + 1)
-    work = _prepare_jobs(root, pairs, log)
+
+def _run_jobs(root, work, jobs, kernel, seed, cell_timeout, timeout):
+    """Run every job, ``jobs`` at a time, each nbgrader process with the grading
+    environment and a Jupyter runtime folder of its own; returns the finished jobs."""
     runtime = Path(tempfile.mkdtemp(prefix="coursepack-grading-"))
-    log(f"grading {len(work)} submission(s), {jobs} at a time, kernel {kernel}, seed {seed}, "
-        f"{cell_timeout} s per cell, {timeout:.0f} s per submission")
-    limits_line = _limits_line(kernel)       # grading sandbox limits (grader.sandbox)
 
     def run(job):
         env = nbgrader_env({
-            "COURSE_CHECK_SEED": seed,
-            "COURSE_GRADING_KERNEL": kernel,
-            "COURSE_CELL_TIMEOUT": str(cell_timeout),
+            settings.CHECK_SEED: seed,
+            settings.GRADING_KERNEL: kernel,
+            settings.CELL_TIMEOUT: str(cell_timeout),
             "COURSE_MODE": "quick",
             "JUPYTER_RUNTIME_DIR": str(runtime / f"{job.student}--{job.assignment}"),
         })
         return _run_job(root, job, env, timeout, kernel)
 
-    started = time.monotonic()
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            done = list(pool.map(run, work))
+            return list(pool.map(run, work))
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
-    elapsed = time.monotonic() - started
 
+
+def _zero_fill_failures(root, done, timeout):
+    """0 with a reason for every notebook of the finished jobs that was not graded: none
+    submitted, unreadable, over the time limit, or nbgrader failed."""
     for job in done:
         if not job.notebooks and not job.invalid:
             _zero_fill(root, job, release_notebooks(root, job.assignment),
@@ -417,25 +432,14 @@ def autograde(root, jobs=1, unsafe=False, students=None, assignments=None,
         elif job.result.returncode != 0:
             _zero_fill(root, job, job.notebooks,
                        f"nbgrader failed: {_last_error(job.result.output)}")
-    report = report_mod.build(root, done, seed=seed, kernel=kernel, jobs_at_once=jobs,
-                              cell_timeout=cell_timeout, submission_timeout=timeout, seconds=elapsed)
-    report["sandbox_limits"] = limits_line   # grading sandbox limits (grader.sandbox)
-    report_mod.write(root, report)
-    log(report_mod.format_text(report))
-    log(limits_line)
-    return report
 
 
 def _limits_line(kernel):
-    """One line on the sandbox's limits (memory, CPU, file size) for the report."""
+    """One line on the sandbox's limits (memory, CPU, file size) for the report; raises
+    ValueError for a limit in the environment that is not a number."""
     if kernel != SANDBOX_KERNEL:
         return "Limits: none besides the timeouts (--unsafe: no sandbox)"
-    from grader import sandbox
-
-    try:
-        lim = sandbox.limits()
-    except ValueError as exc:
-        raise GradingError(str(exc)) from None
+    lim = sandbox.limits()
     return (f"Limits per kernel (sandbox): {lim['memory_mb']} MB memory "
             f"($COURSE_MEMORY_LIMIT_MB), {lim['cpu_s']} s CPU ($COURSE_CPU_LIMIT_S), "
             f"{lim['file_mb']} MB per written file ($COURSE_FILE_LIMIT_MB); "
@@ -495,8 +499,6 @@ def feedback(root, students=None, assignments=None, log=print):
     Returns the pages written. Raises FeedbackWithheld (a GradingError) naming the
     withheld pages and the failed runs, if any, once every other page is written.
     """
-    from grader import leaks
-
     root = Path(root)
     pairs = [(s, a) for s, a in discover_submissions(root, students, assignments)
              if (root / "autograded" / s / a).is_dir()]

@@ -10,7 +10,8 @@ Wired in by nbgrader_config.py:
   that dies or hangs fails only the cells it could not run.
 - ``TrustedVerdicts`` (after execution, before ``SaveAutoGrades``): every autograded test
   cell's outputs are replaced by the verdict recomputed here from the check payloads with
-  ``helpers.exercises.verify``; nothing the student's interpreter decided is trusted.
+  ``checker.judge.judge_payload`` (the one verdict path, which ``check`` uses in normal
+  mode too); nothing the student's interpreter decided is trusted.
 - ``StripHiddenTests`` (feedback): removes the hidden-test region from test cells.
 
 What the grader learns about a submission (flags, verdicts, the seed) is written to a
@@ -36,25 +37,15 @@ from nbgrader import utils as nbutils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
-DEFAULT_CELL_TIMEOUT = 120
+from checker.judge import judge_payload
+from checker.wire import GRADING_VARIABLE, PAYLOAD_MIME, SEED_VARIABLE
+from grader import flags as static_flags
+from grader import sandbox, settings
+
 BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
 END_HIDDEN = "END HIDDEN TESTS"
 RESULTS_SCRATCH = ".coursepack-results.json"
 HIDDEN_PLACEHOLDER = "# (hidden tests: not shown)"
-
-
-def cell_timeout_from_env(default=DEFAULT_CELL_TIMEOUT):
-    """Per-cell execution timeout in seconds from ``$COURSE_CELL_TIMEOUT`` (else default)."""
-    raw = os.environ.get("COURSE_CELL_TIMEOUT", "").strip()
-    if not raw:
-        return int(default)
-    try:
-        value = int(float(raw))
-    except ValueError:
-        raise ValueError(f"$COURSE_CELL_TIMEOUT is {raw!r}; expected a number of seconds") from None
-    if value <= 0:
-        raise ValueError(f"$COURSE_CELL_TIMEOUT is {raw!r}; expected a positive number of seconds")
-    return value
 
 
 # Seconds a gradebook connection waits for another grading process's write lock
@@ -248,24 +239,30 @@ def rebuild_from_release(submission, release, full_sources=None):
     ones restored from the release), the student's own ungraded cells kept after the
     graded cell they followed; ``flags`` lists every deviation in words.
     """
-    full_sources = full_sources or {}
     flags = []
-    release_graded = []  # (grade_id, cell)
-    for cell in release.cells:
-        gid = _grade_id(cell)
-        if gid is not None:
-            release_graded.append((gid, cell))
-    release_by_id = dict(release_graded)
+    release_graded = [(gid, cell) for cell in release.cells
+                      if (gid := _grade_id(cell)) is not None]
+    kept, student_order, anchored = _student_cells(submission, dict(release_graded), flags)
+    if [gid for gid, _ in release_graded if gid in kept] != student_order:
+        flags.append("graded cells were moved; put back in the release's order")
+    cells = list(anchored[None])
+    for gid, rcell in release_graded:
+        cells.append(_restored_cell(gid, rcell, kept.get(gid), full_sources or {}, flags))
+        cells.extend(anchored.get(gid, []))
+    return _rebuilt_notebook(submission, release, cells), flags
 
+
+def _student_cells(submission, release_by_id, flags):
+    """The submission's cells sorted out: ``(kept, student_order, anchored)``, with
+    ``kept`` grade id -> the student's first copy of that graded cell, ``student_order``
+    the kept grade ids in the student's order, ``anchored`` grade id of the preceding kept
+    graded cell (None before the first) -> the ungraded cells that follow it. Appends a
+    flag for every cell that is dropped or demoted."""
     raw_cells = submission.get("cells") if isinstance(submission, dict) else None
     if not isinstance(raw_cells, list):
         flags.append("the notebook has no list of cells; rebuilt from the release")
         raw_cells = []
-
-    kept = {}              # grade_id -> student's cell
-    student_order = []     # grade ids in the student's order
-    anchored = {None: []}  # grade_id of the preceding kept graded cell -> ungraded cells
-    anchor = None
+    kept, student_order, anchored, anchor = {}, [], {None: []}, None
     for index, raw in enumerate(raw_cells):
         cell = _as_cell(raw)
         if cell is None:
@@ -291,43 +288,46 @@ def rebuild_from_release(submission, release, full_sources=None):
         student_order.append(gid)
         anchor = gid
         anchored.setdefault(gid, [])
+    return kept, student_order, anchored
 
-    release_order = [gid for gid, _ in release_graded]
-    if [g for g in release_order if g in kept] != student_order:
-        flags.append("graded cells were moved; put back in the release's order")
 
-    cells = list(anchored[None])
-    for gid, rcell in release_graded:
-        rmeta = _nbgrader_meta(rcell)
-        kind = _cell_kind(rmeta)
-        restore_source = not rmeta.get("solution")
-        if gid not in kept:
-            flags.append(f"{kind} {gid!r} was deleted; restored from the release")
-            cell = from_dict(copy.deepcopy(dict(rcell)))
-            if cell.cell_type == "code":
-                cell.outputs = []
-                cell.execution_count = None
-        else:
-            cell = kept[gid]
-            if cell.cell_type != rcell.cell_type:
-                flags.append(f"{kind} {gid!r} was changed from {rcell.cell_type} to {cell.cell_type}; changed back")
-                _convert_type(cell, rcell.cell_type)
-            smeta = _nbgrader_meta(cell)
-            changed = sorted(k for k in ("grade", "solution", "locked", "points", "task")
-                             if smeta.get(k) != rmeta.get(k))
-            if changed:
-                flags.append(f"{kind} {gid!r}: nbgrader metadata changed ({', '.join(changed)}); restored")
-            if restore_source:
-                if cell.source != rcell.source:
-                    flags.append(f"{kind} {gid!r} was edited; restored from the source")
-                cell.metadata = copy.deepcopy(dict(rcell.metadata))
-            else:
-                cell.metadata["nbgrader"] = copy.deepcopy(dict(rmeta))
+def _restored_cell(gid, rcell, cell, full_sources, flags):
+    """The graded cell ``gid`` as it is graded: the student's ``cell`` (None when deleted)
+    with the release cell ``rcell``'s type and nbgrader metadata, and for test and
+    locked cells the source of ``full_sources`` (else the release's). Appends a flag for
+    every difference it puts right."""
+    rmeta = _nbgrader_meta(rcell)
+    kind = _cell_kind(rmeta)
+    restore_source = not rmeta.get("solution")
+    if cell is None:
+        flags.append(f"{kind} {gid!r} was deleted; restored from the release")
+        cell = from_dict(copy.deepcopy(dict(rcell)))
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    else:
+        if cell.cell_type != rcell.cell_type:
+            flags.append(f"{kind} {gid!r} was changed from {rcell.cell_type} to {cell.cell_type}; changed back")
+            _convert_type(cell, rcell.cell_type)
+        smeta = _nbgrader_meta(cell)
+        changed = sorted(k for k in ("grade", "solution", "locked", "points", "task")
+                         if smeta.get(k) != rmeta.get(k))
+        if changed:
+            flags.append(f"{kind} {gid!r}: nbgrader metadata changed ({', '.join(changed)}); restored")
         if restore_source:
-            cell.source = full_sources.get(gid, rcell.source)
-        cells.append(cell)
-        cells.extend(anchored.get(gid, []))
+            if cell.source != rcell.source:
+                flags.append(f"{kind} {gid!r} was edited; restored from the source")
+            cell.metadata = copy.deepcopy(dict(rcell.metadata))
+        else:
+            cell.metadata["nbgrader"] = copy.deepcopy(dict(rmeta))
+    if restore_source:
+        cell.source = full_sources.get(gid, rcell.source)
+    return cell
 
+
+def _rebuilt_notebook(submission, release, cells):
+    """A notebook of ``cells`` in the release's format and kernelspec, with the
+    submission's other metadata and unique cell ids."""
     nb = nbformat.v4.new_notebook()
     nb.nbformat, nb.nbformat_minor = release.nbformat, release.nbformat_minor
     meta = submission.get("metadata") if isinstance(submission, dict) else None
@@ -335,7 +335,7 @@ def rebuild_from_release(submission, release, full_sources=None):
     nb.metadata["kernelspec"] = copy.deepcopy(release.metadata.get("kernelspec", {}))
     nb.cells = cells
     _fix_cell_ids(nb)
-    return nb, flags
+    return nb
 
 
 def _fix_cell_ids(nb):
@@ -387,10 +387,11 @@ class RebuildFromRelease(_CourseRootMixin, NbGraderPreprocessor):
     Graded cells (solutions, tests, written answers, locked cells) end up exactly once and
     in order; test and locked cells get their source back from the gradebook (hidden tests
     included); the student's first copy of each solution cell and their own ungraded cells
-    are kept. Every deviation becomes a flag in the record (key ``flags``). If
-    ``grader.flags`` exists, ``scan(submission_nb, release_nb, exercises)`` adds its flags
+    are kept. Every deviation becomes a flag in the record (key ``flags``), and so does
+    every flag of ``grader.flags.scan(submission_nb, release_nb, exercises)``
     (``exercises``: exercise name -> grade id of the test cell that checks it). A record
-    key ``zeroed`` (exercise -> reason) makes ``TrustedVerdicts`` fail those exercises.
+    key ``zeroed`` (exercise -> reason, from ``grader.flags.zeroed_exercises``) makes
+    ``TrustedVerdicts`` fail those exercises.
     """
 
     def preprocess(self, nb, resources):
@@ -431,16 +432,9 @@ class RebuildFromRelease(_CourseRootMixin, NbGraderPreprocessor):
             return None
 
     def _static_flags(self, nb, release, zeroed, source=None):
-        try:
-            from grader import flags as static_flags
-        except ImportError:
-            self.log.info("grader.flags is not installed: no static tamper scan")
-            return []
         exercises = _checked_exercises(nb.cells)
         found = list(static_flags.scan(nb, release, exercises, source_nb=source))
-        zero = getattr(static_flags, "zeroed_exercises", None)
-        if zero is not None:
-            zeroed.update(zero(found, exercises))
+        zeroed.update(static_flags.zeroed_exercises(found, exercises))
         return found
 
 
@@ -457,7 +451,7 @@ class GradingExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         resources = resources if resources is not None else {}
-        seed = os.environ.get("COURSE_CHECK_SEED", "").strip() or str(secrets.randbelow(2**31 - 1) + 1)
+        seed = settings.check_seed() or str(secrets.randbelow(2**31 - 1) + 1)
         resources.setdefault("coursepack", {})["seed"] = seed
         self._grading_seed = seed
         self._broken = None
@@ -465,26 +459,21 @@ class GradingExecute(Execute):
         try:
             return super().preprocess(nb, resources, km=km)
         finally:
-            # --- grading sandbox (grader.sandbox): drop the kernel's private folder ---
-            from grader import sandbox
-
-            sandbox.remove_kernel_dir(self._sandbox_dir)
+            sandbox.remove_kernel_dir(self._sandbox_dir)   # the kernel's private folder
 
     async def async_start_new_kernel(self, **kwargs):
         env = dict(kwargs.pop("env", None) or os.environ)
         cwd = kwargs.get("cwd") or self.resources.get("metadata", {}).get("path") or os.getcwd()
         env.update({
-            "COURSE_GRADING": "1",
-            "COURSE_CHECK_SEED": self._grading_seed,
+            GRADING_VARIABLE: "1",
+            SEED_VARIABLE: self._grading_seed,
             "COURSE_MODE": "quick",
             "COURSE_RESULTS": os.path.join(cwd, RESULTS_SCRATCH),
             "MPLBACKEND": "Agg",
         })
         kwargs["env"] = env
-        # --- every grading kernel (sandboxed or --unsafe): ipc transport with the
-        # connection file and sockets in a private folder (grader.kernels) ---
-        from grader import sandbox
-
+        # every grading kernel (sandboxed or --unsafe): ipc transport with the connection
+        # file and sockets in a private folder (grader.kernels)
         self._sandbox_dir = sandbox.prepare_kernel_manager(self.km)
         await super().async_start_new_kernel(**kwargs)
 
@@ -515,22 +504,17 @@ class TrustedVerdicts(_CourseRootMixin, NbGraderPreprocessor):
     """Replace each autograded test cell's outputs with the verdict computed here.
 
     For every ``check(...)`` call in the test cell's source (from the gradebook), exactly
-    one payload output (``helpers.checks.PAYLOAD_MIME``) must be present, in order, for
-    the same exercise and ``hidden`` flag and carrying this run's seed; each is decoded
-    (``helpers.checks.decode_outputs``) and verified (``helpers.exercises.verify``) in
-    this process. The cell then holds a stdout stream with the pass lines, or an error
+    one payload output (``checker.wire.PAYLOAD_MIME``) must be present, in order; each is
+    judged in this process by ``checker.judge.judge_payload`` (it must be for the same
+    exercise and ``hidden`` flag and carry this run's seed). The cell then holds a stdout stream with the pass lines, or an error
     output with the helpful message; nbgrader scores it from that. Anything else (no
     payload, too few or too many, another exercise or seed, malformed data, a kernel that
     died, an exercise zeroed by a static flag) fails the cell, with a flag.
     """
 
     def preprocess(self, nb, resources):
-        from helpers.checks import PAYLOAD_MIME, decode_outputs
-        from helpers.exercises import verify
-
-        self._mime, self._decode, self._verify = PAYLOAD_MIME, decode_outputs, verify
         info = resources["nbgrader"]
-        self._seed = str(resources.get("coursepack", {}).get("seed") or os.environ.get("COURSE_CHECK_SEED", ""))
+        self._seed = str(resources.get("coursepack", {}).get("seed") or settings.check_seed() or "")
         path = self._record_path(resources)
         record = read_record(path)
         self._zeroed = record.get("zeroed") or {}
@@ -543,10 +527,7 @@ class TrustedVerdicts(_CourseRootMixin, NbGraderPreprocessor):
                     self._sources[sc.name] = sc.source
             except MissingEntry:
                 pass
-        # --- grader.flags: cells that hit a limit or took the kernel down ---
-        from grader.flags import execution_flags
-
-        self._flags.extend(execution_flags(nb))
+        self._flags.extend(static_flags.execution_flags(nb))   # limits hit, kernel deaths
         nb, resources = super().preprocess(nb, resources)
         record.update({
             "seed": self._seed,
@@ -581,8 +562,8 @@ class TrustedVerdicts(_CourseRootMixin, NbGraderPreprocessor):
                 continue
             if out.get("output_type") in ("display_data", "execute_result"):
                 data = out.get("data")
-                if isinstance(data, dict) and self._mime in data:
-                    payloads.append(data[self._mime])
+                if isinstance(data, dict) and PAYLOAD_MIME in data:
+                    payloads.append(data[PAYLOAD_MIME])
             elif out.get("output_type") == "error":
                 errors.append(f"{out.get('ename', 'Error')}: {out.get('evalue', '')}".strip())
         if len(payloads) != len(expected):
@@ -605,41 +586,18 @@ class TrustedVerdicts(_CourseRootMixin, NbGraderPreprocessor):
         return all_passed, lines
 
     def _judge_one(self, gid, exercise, hidden, payload):
-        label = f"{exercise}{' (hidden)' if hidden else ''}"
+        """(passed, the cell's line) for one check() call and its payload."""
         if exercise is None:
             return False, f"{gid}: a check() call does not name its exercise with a string literal"
-        if isinstance(payload, str):
-            try:
-                payload = json.loads(payload)
-            except ValueError:
-                payload = None
-        if not isinstance(payload, dict):
-            self._flags.append(f"test cell {gid!r}: malformed check result for {label}")
-            return False, f"{label}: malformed check result"
-        if payload.get("exercise") != exercise or bool(payload.get("hidden")) != hidden:
-            self._flags.append(
-                f"test cell {gid!r}: result for {payload.get('exercise')!r} (hidden={payload.get('hidden')!r})"
-                f" where {exercise!r} (hidden={hidden}) was expected"
-            )
-            return False, f"{label}: the check result belongs to another check"
-        if str(payload.get("seed")) != self._seed:
-            self._flags.append(f"test cell {gid!r}: {label} ran with seed {payload.get('seed')!r}, not the grader's")
-            return False, f"{label}: the check ran with another seed than the grader's"
+        withheld = None
         if exercise in self._zeroed:
             reason = str(self._zeroed[exercise])
-            return False, f"{label}: {reason if reason.startswith('0 points') else '0 points: ' + reason}"
-        try:
-            outputs = self._decode(payload.get("outputs"))
-        except (ValueError, TypeError, KeyError) as exc:
-            self._flags.append(f"test cell {gid!r}: undecodable check result for {label}")
-            return False, f"{label}: the check result could not be decoded ({exc})"
-        try:
-            verdict = self._verify(exercise, payload.get("seed"), hidden, outputs)
-        except Exception as exc:  # verify must not raise; never let it stop the batch
-            self._flags.append(f"test cell {gid!r}: internal error verifying {label}: {exc!r}")
-            return False, f"{label}: internal grader error ({type(exc).__name__}: {exc})"
-        message = verdict.message or (f"{exercise}: passed" if verdict.passed else f"{exercise}: failed")
-        return bool(verdict.passed), ("hidden check: " if hidden else "") + message
+            withheld = reason if reason.startswith("0 points") else "0 points: " + reason
+        verdict = judge_payload(payload, exercise, hidden, self._seed, withheld=withheld)
+        if verdict.flag:
+            self._flags.append(f"test cell {gid!r}: {verdict.flag}")
+        judged = verdict.flag is None and withheld is None   # the outputs were judged
+        return verdict.passed, ("hidden check: " if hidden and judged else "") + verdict.message
 
 
 class StripHiddenTests(NbGraderPreprocessor):

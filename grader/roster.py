@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.pipeline import _gradebook
+
 REQUIRED = ("id", "first", "last", "email")
 OPTIONAL = ("lms_id",)
 # A portable Unix user name (useradd's default NAME_REGEX, lower case), at most 32 chars.
@@ -94,8 +96,6 @@ def read_roster(path):
 def add_to_gradebook(root, students, log=print):
     """Create or update every student in the course's gradebook (names, e-mail, LMS id).
     Returns the number of students written."""
-    from grader.pipeline import _gradebook
-
     with _gradebook(root) as gb:
         for s in students:
             kwargs = {"first_name": s.first, "last_name": s.last, "email": s.email}
@@ -110,8 +110,6 @@ def set_lms_ids(root, lms_ids, log=print):
     """Record LMS user ids learnt from an LMS download ({student id: lms id})."""
     if not lms_ids:
         return
-    from grader.pipeline import _gradebook
-
     with _gradebook(root) as gb:
         for sid, lms_id in sorted(lms_ids.items()):
             gb.update_or_create_student(sid, lms_user_id=str(lms_id))

@@ -13,7 +13,7 @@ the sandbox (``python -I -m grader.sandbox launch {connection_file}``; ``-I`` so
 - a read-only view of the system, built from an allow-list rather than by hiding
   things: /usr (and the /bin, /lib... links), the few files of /etc a Python process
   needs, the interpreter (``sys.base_prefix``, the venv ``sys.prefix``), the pack's
-  ``helpers/`` package and the MNIST folder. Nothing else exists inside: not the course
+  ``helpers/`` and ``checker/`` packages (:data:`PACK_PACKAGES`) and the MNIST folder. Nothing else exists inside: not the course
   root (gradebook, solutions/, submitted/, autograded/, other students), not the
   repository, not $HOME, not the host's /tmp;
 - writable only: a scratch copy of the student's own folder, mounted where nbgrader runs
@@ -23,11 +23,12 @@ the sandbox (``python -I -m grader.sandbox launch {connection_file}``; ``-I`` so
   into the scratch copy); fresh /proc and /dev;
 - a minimal environment: COURSE_GRADING, COURSE_CHECK_SEED, COURSE_MODE, COURSE_RESULTS,
   MNIST_DIR, MPLBACKEND=Agg, HOME=the scratch folder, one BLAS thread, PATH, LANG;
-- resource limits (``setrlimit`` before ``exec``, inherited by the kernel):
-  address space ``$COURSE_MEMORY_LIMIT_MB`` (default 4096: a larger allocation raises
-  MemoryError in the student's code), CPU seconds ``$COURSE_CPU_LIMIT_S`` (default 1200,
-  a backstop behind the per-cell wall-clock timeout: the kernel is killed), size of any
-  one written file ``$COURSE_FILE_LIMIT_MB`` (default 512).
+- resource limits (``setrlimit`` before ``exec``, inherited by the kernel; read by
+  ``grader.settings``): address space ``$COURSE_MEMORY_LIMIT_MB`` (default 4096: a
+  larger allocation raises MemoryError in the student's code), CPU seconds
+  ``$COURSE_CPU_LIMIT_S`` (default 1200, a backstop behind the per-cell wall-clock
+  timeout: the kernel is killed), size of any one written file ``$COURSE_FILE_LIMIT_MB``
+  (default 512).
 
 All capabilities are dropped inside (bwrap does this even when started as root) and the
 kernel runs in its own session (``--new-session``) and dies with its launcher
@@ -36,6 +37,8 @@ kernel runs in its own session (``--new-session``) and dies with its launcher
 :func:`check_available` starts a real sandbox (``bwrap ... python -c ...``) and raises
 :class:`SandboxUnavailable` with the reason and the fix when it cannot.
 """
+import fnmatch
+import importlib.util
 import json
 import os
 import resource
@@ -45,15 +48,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from grader import kernels
+from grader import kernels, settings
 
-KERNEL_NAME = "coursepack-sandbox"
+KERNEL_NAME = settings.DEFAULT_GRADING_KERNEL
 KERNEL_DIR_PREFIX = kernels.DIR_PREFIX
 SCRATCH_TMP = ".tmp"
 DISPLAY_NAME = "Python 3 (course pack grading sandbox)"
-DEFAULT_MEMORY_LIMIT_MB = 4096
-DEFAULT_CPU_LIMIT_S = 1200
-DEFAULT_FILE_LIMIT_MB = 512
+# The pack's packages a kernel imports, mounted read-only where they are.
+PACK_PACKAGES = ("helpers", "checker")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,30 +79,14 @@ class SandboxUnavailable(RuntimeError):
 # ---------------------------------------------------------------------------------------
 # Limits
 
-def _positive_int_env(name, default):
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return int(default)
-    try:
-        value = int(float(raw))
-    except ValueError:
-        raise ValueError(f"${name} is {raw!r}; expected a positive whole number") from None
-    if value <= 0:
-        raise ValueError(f"${name} is {raw!r}; expected a positive whole number")
-    return value
-
-
 def limits():
     """The sandbox's resource limits from the environment.
 
     Returns ``{"memory_mb", "cpu_s", "file_mb"}`` from ``$COURSE_MEMORY_LIMIT_MB``,
-    ``$COURSE_CPU_LIMIT_S``, ``$COURSE_FILE_LIMIT_MB`` (defaults 4096, 1200, 512); a value
+    ``$COURSE_CPU_LIMIT_S``, ``$COURSE_FILE_LIMIT_MB`` (see grader.settings); a value
     that is not a positive number raises ValueError naming the variable."""
-    return {
-        "memory_mb": _positive_int_env("COURSE_MEMORY_LIMIT_MB", DEFAULT_MEMORY_LIMIT_MB),
-        "cpu_s": _positive_int_env("COURSE_CPU_LIMIT_S", DEFAULT_CPU_LIMIT_S),
-        "file_mb": _positive_int_env("COURSE_FILE_LIMIT_MB", DEFAULT_FILE_LIMIT_MB),
-    }
+    return {"memory_mb": settings.memory_limit_mb(), "cpu_s": settings.cpu_limit_s(),
+            "file_mb": settings.file_limit_mb()}
 
 
 def _apply_limits(lim):
@@ -117,20 +103,18 @@ def _apply_limits(lim):
 # ---------------------------------------------------------------------------------------
 # The bwrap command line
 
-def _helpers_dir():
-    """The folder of the pack's ``helpers`` package (the editable install points there)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("helpers")
+def _package_dir(name):
+    """The folder of the pack's package ``name`` (the editable install points there)."""
+    spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise SandboxUnavailable("the course pack's `helpers` package is not importable; "
+        raise SandboxUnavailable(f"the course pack's `{name}` package is not importable; "
                                  "install the pack (`make venv` or `pip install -e .`)")
     return Path(list(spec.submodule_search_locations)[0]).resolve()
 
 
 def _mnist_dir():
     """$MNIST_DIR, else the repository's data/mnist/ (None if neither exists)."""
-    raw = os.environ.get("MNIST_DIR", "").strip()
+    raw = settings.mnist_dir()
     if raw:
         path = Path(raw).resolve()
         return path if path.is_dir() else None
@@ -175,7 +159,9 @@ def bwrap_args(cwd, runtime_dir, scratch, env, command):
     # Fresh /proc, /dev, /tmp first, so binds below may live under /tmp (a CI venv).
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/var/tmp"]
     args += _system_binds()
-    args += ["--ro-bind", str(_helpers_dir()), str(_helpers_dir())]
+    for name in PACK_PACKAGES:
+        folder = str(_package_dir(name))
+        args += ["--ro-bind", folder, folder]
     mnist = env.get("MNIST_DIR")
     if mnist:
         args += ["--ro-bind", mnist, mnist]
@@ -230,8 +216,6 @@ NOT_COPIED = ("*.ipynb", ".*", "*.py", "*.pyc", "*.pyo", "*.pth", "*.so", "*.pyd
 
 
 def _not_copied(folder, names):
-    import fnmatch
-
     skipped = {n for n in names if any(fnmatch.fnmatch(n, pat) for pat in NOT_COPIED)}
     skipped |= {n for n in names if (Path(folder) / n / "__init__.py").exists()}
     return skipped
@@ -329,8 +313,8 @@ def _explain_failure(stderr):
 
 def check_available(timeout=60):
     """Raise SandboxUnavailable (reason and fix in the message) unless a sandbox can be
-    started here: bwrap on PATH, namespaces allowed, and the interpreter, numpy and
-    ``helpers`` importable inside it. Actually starts one (about a second)."""
+    started here: bwrap on PATH, namespaces allowed, and the interpreter, numpy and the
+    pack's packages importable inside it. Actually starts one (about a second)."""
     if shutil.which("bwrap") is None:
         raise SandboxUnavailable("bubblewrap (bwrap) is not installed or not on PATH; " + INSTALL_HINT)
     with tempfile.TemporaryDirectory(prefix="coursepack-sandbox-check-") as tmp:
@@ -343,7 +327,7 @@ def check_available(timeout=60):
             raise SandboxUnavailable(f"bwrap did not start a sandbox within {timeout} s") from None
         if basic.returncode != 0:
             raise SandboxUnavailable(_explain_failure(basic.stderr))
-        probe = ("import numpy, ipykernel, helpers.checks, socket\n"
+        probe = ("import numpy, ipykernel, helpers, checker, socket\n"
                  "try:\n    socket.create_connection(('1.1.1.1', 53), timeout=2)\n"
                  "except OSError:\n    pass\nelse:\n    raise SystemExit('network reachable')\n")
         full = subprocess.run(bwrap_args(cwd, None, cwd, sandbox_env(cwd, {}),

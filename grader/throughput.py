@@ -13,6 +13,7 @@ Returns, for ``jobs=(1, 2)``:
 "grading_students", "grading_assignments", "grading_kernel"}``.
 """
 import copy
+import json
 import shutil
 import tempfile
 import time
@@ -98,6 +99,4 @@ def measure(jobs=(1, 2), students=2, assignments=None, unsafe=False, log=print):
 
 
 if __name__ == "__main__":
-    import json
-
     print(json.dumps(measure(), indent=1))

@@ -2,7 +2,7 @@
 
 One module per concept: ``data``, ``activations``, ``losses``, ``regularization``,
 ``layers``, ``optim``, ``training``, ``gradcheck``, ``linear``, ``mlp``, ``plots``,
-``results``, ``mode``; ``checks``, ``exercises`` and ``diagnose`` are what the autograded
-cells call.
-Import the module you need (``from helpers import losses``); nothing is re-exported here.
+``metrics``, ``results``, ``mode``. Import the module you need (``from helpers import
+losses``); nothing is re-exported here. Nothing here knows about grading: the autograded
+test cells call the ``checker`` package, which uses these kernels as the reference.
 """

@@ -70,9 +70,6 @@ IDX_DTYPES = {
     0x0E: np.dtype(">f8"),
 }
 _GZIP_MAGIC = b"\x1f\x8b"
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
-_FILE_MODE = 0o666 & ~_UMASK  # what open() would give a new file
 _CHUNK = 1 << 20
 
 
@@ -310,7 +307,9 @@ def _fetch_one(root, name, urls, timeout, dead):
             with os.fdopen(fd, "wb") as out:
                 _download_to(url, out, timeout, desc=name)
             _verify_file(tmp, name)
-            os.chmod(tmp, _FILE_MODE)  # mkstemp makes it private (0600)
+            umask = os.umask(0o022)  # the umask is read by setting it: put it back at once
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # what open() would give; mkstemp makes it 0600
             os.replace(tmp, target)
             return []
         except DatasetError as exc:

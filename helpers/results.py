@@ -22,9 +22,6 @@ from helpers import mode
 
 VARIABLE = "COURSE_RESULTS"
 LOCK_TIMEOUT = 30.0  # seconds to wait for another writer before giving up
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
-_FILE_MODE = 0o666 & ~_UMASK  # what open() would give a new file
 
 
 def build_dir():
@@ -133,7 +130,9 @@ def record(key, value, path=None):
                 out.write("\n")
                 out.flush()
                 os.fsync(out.fileno())
-            os.chmod(tmp, _FILE_MODE)  # mkstemp makes it private (0600)
+            umask = os.umask(0o022)  # the umask is read by setting it: put it back at once
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # what open() would give; mkstemp makes it 0600
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -196,12 +196,13 @@ ISOLATED_VARIABLES = ("HOME", "TMPDIR", "PYTHONPATH", "MPLCONFIGDIR", "JUPYTER_R
 def unsandboxed_isolation():
     """Run kernels without the sandbox away from the real checkout, home and temp folder:
     HOME, TMPDIR and the Jupyter/matplotlib/IPython folders point into a fresh temporary
-    folder, and PYTHONPATH puts a throw-away copy of ``helpers/`` first, so a kernel
-    imports (and could only change) the copy. Everything is removed afterwards and the
+    folder, and PYTHONPATH puts a throw-away copy of ``helpers/`` and ``checker/`` first, so
+    a kernel imports (and could only change) the copy. Everything is removed afterwards and the
     environment restored."""
     base = Path(tempfile.mkdtemp(prefix="coursepack-unsandboxed-"))
-    shutil.copytree(REPO / "helpers", base / "repo" / "helpers",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("helpers", "checker"):
+        shutil.copytree(REPO / package, base / "repo" / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     for sub in ("home", "tmp"):
         (base / sub).mkdir()
     saved = {k: os.environ.get(k) for k in ISOLATED_VARIABLES}
@@ -273,7 +274,7 @@ def fixture_source():
             "    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))\n    ### END SOLUTION",
             metadata=_meta("sigmoid-solution", solution=True)),
         new_code_cell(
-            "from helpers.checks import check\ncheck(\"sigmoid\", sigmoid)\n"
+            "from checker import check\ncheck(\"sigmoid\", sigmoid)\n"
             "### BEGIN HIDDEN TESTS\ncheck(\"sigmoid\", sigmoid, hidden=True)\n### END HIDDEN TESTS",
             metadata=_meta("test-sigmoid", grade=True, locked=True, points=1)),
         new_code_cell(
@@ -281,7 +282,7 @@ def fixture_source():
             "    ### BEGIN SOLUTION\n    return 0.5 * lam * np.sum(w ** 2), lam * w\n    ### END SOLUTION",
             metadata=_meta("l2_penalty-solution", solution=True)),
         new_code_cell(
-            "from helpers.checks import check\ncheck(\"l2_penalty\", l2_penalty)\n"
+            "from checker import check\ncheck(\"l2_penalty\", l2_penalty)\n"
             "### BEGIN HIDDEN TESTS\ncheck(\"l2_penalty\", l2_penalty, hidden=True)\n### END HIDDEN TESTS",
             metadata=_meta("test-l2_penalty", grade=True, locked=True, points=2)),
         new_code_cell("print(sigmoid(np.array([0.0])))", metadata=_meta("demo", locked=True)),

@@ -1,7 +1,7 @@
 """Correct and wrong student solutions for every autograded exercise (test material).
 
 ``CORRECT[exercise]``: a tuple of independent correct implementations, in the order of the
-exercise's functions (``helpers.exercises.EXERCISES[exercise].functions``), written here
+exercise's functions (``checker.lessons.EXERCISES[exercise].functions``), written here
 from the equations and NOT calling ``helpers``. Each is named exactly like the student's
 function, so its source can be pasted into a solution cell as it is.
 
@@ -24,7 +24,7 @@ import this module (tests/ is on sys.path under pytest).
 import inspect
 import re
 
-from helpers.exercises import EXERCISES
+from checker.lessons import EXERCISES
 
 MISTAKES = {}
 

@@ -1,5 +1,6 @@
-"""helpers.checks: check() in normal and grading mode, the payload encoding, and the
-verdicts on the correct and wrong solutions of tests/mistakes.py."""
+"""checker: check() in normal and grading mode, the payload encoding (checker.wire), the
+one verdict path (checker.judge.judge_payload) and the verdicts on the correct and wrong
+solutions of tests/mistakes.py."""
 import base64
 import json
 import re
@@ -8,10 +9,11 @@ import numpy as np
 import pytest
 
 import mistakes
-from helpers import checks
-from helpers.checks import (PAYLOAD_MIME, CheckFailed, build_payload, check, collect_outputs,
-                            decode_outputs, encode_outputs, verify_payload)
-from helpers.exercises import EXERCISES, StudentError, verify
+from checker import CheckFailed, check, wire
+from checker.judge import judge_payload, verify
+from checker.lessons import EXERCISES
+from checker.runner import StudentError, collect_outputs
+from checker.wire import PAYLOAD_MIME, build_payload, decode_outputs, encode_outputs
 
 # wrong student code overflows and divides by zero on purpose
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -177,7 +179,7 @@ def test_grading_mode_payload_gives_the_normal_mode_verdict_for_mistakes(func, m
                                                                          capsys):
     functions = mistakes.as_student_functions(func)
     payload = _grading_payload(monkeypatch, func.exercise, functions)
-    graded = verify_payload(payload)
+    graded = judge_payload(payload, func.exercise, False, "4242")   # as the grader does
     passed, message = _normal_verdict(monkeypatch, func.exercise, functions)
     assert not graded.passed and not passed
     assert graded.message == message
@@ -187,9 +189,8 @@ def test_grading_mode_payload_gives_the_normal_mode_verdict_for_mistakes(func, m
 def test_grading_mode_payload_passes_correct_solutions(name, monkeypatch, capsys):
     for hidden in (False, True):
         payload = _grading_payload(monkeypatch, name, mistakes.CORRECT[name], hidden=hidden)
-        verdict = verify_payload(payload)
+        verdict = judge_payload(payload, name, hidden, "4242")   # as the grader does
         assert verdict.passed, verdict.message
-        # the grader's own call, as in grader/preprocessors.py
         again = verify(name, payload["seed"], hidden, decode_outputs(payload["outputs"]))
         assert again == verdict
 
@@ -202,12 +203,18 @@ def test_grading_mode_prints_no_verdict(monkeypatch, capsys):
 # ---------------------------------------------------------------- tampering
 
 def _good_payload(name="softmax_loss_grad", seed="99"):
-    outputs = collect_outputs(name, mistakes.CORRECT[name], seed, False)
+    outputs = collect_outputs(EXERCISES[name], mistakes.CORRECT[name], seed, False)
     return json.loads(json.dumps(build_payload(name, False, seed, outputs)))
 
 
+def _judged(payload, name="softmax_loss_grad", seed="99"):
+    """The verdict the grader gives ``payload`` for the visible check of ``name``."""
+    return judge_payload(payload, name, False, seed)
+
+
 def test_the_untampered_payload_passes():
-    assert verify_payload(_good_payload()).passed
+    verdict = _judged(_good_payload())
+    assert verdict.passed and verdict.flag is None
 
 
 def _set_array(enc, value):
@@ -218,7 +225,7 @@ def _set_array(enc, value):
 @pytest.mark.parametrize("tamper,words", [
     (lambda p: p["outputs"].pop(), "expected 3 cases, got 2"),
     (lambda p: p["outputs"].append(p["outputs"][0]), "expected 3 cases, got 4"),
-    (lambda p: p.__setitem__("outputs", {}), "malformed outputs"),
+    (lambda p: p.__setitem__("outputs", {}), "could not be decoded"),
     (lambda p: p.__setitem__("outputs", "text"), "expected a list"),
     (lambda p: p["outputs"].__setitem__(0, "a string"), "malformed output"),
     (lambda p: p["outputs"][0]["__dict__"].__setitem__("dW", "text"), "dW: expected"),
@@ -237,22 +244,23 @@ def _set_array(enc, value):
     (lambda p: p["outputs"][0]["__dict__"]["dW"].__setitem__("__ndarray__", "!!!!"),
      "does not match"),
     (lambda p: p["outputs"][0]["__dict__"].pop("loss"), "missing ['loss']"),
-    (lambda p: p.__setitem__("exercise", "no_such_exercise"), "unknown exercise"),
-    (lambda p: p.__setitem__("hidden", "no"), "malformed payload"),
-    (lambda p: p.pop("seed"), "missing ['seed']"),
-    (lambda p: p.__setitem__("seed", "100"), "differs from the reference"),
+    (lambda p: p.__setitem__("exercise", "no_such_exercise"), "belongs to another check"),
+    (lambda p: p.__setitem__("hidden", "no"), "belongs to another check"),
+    (lambda p: p.pop("seed"), "another seed"),
+    (lambda p: p.__setitem__("seed", "100"), "another seed"),
 ])
 def test_tampered_payloads_fail_cleanly(tamper, words):
     payload = _good_payload()
     tamper(payload)
-    verdict = verify_payload(payload)
+    verdict = _judged(payload)
     assert not verdict.passed
     assert words in verdict.message, verdict.message
 
 
 def test_a_non_dict_payload_fails_cleanly():
     for payload in (None, [], "x", 3):
-        assert not verify_payload(payload).passed
+        verdict = _judged(payload)
+        assert not verdict.passed and "malformed check result" in verdict.flag
 
 
 # ------------------------------------------------------------------- encoding
@@ -311,7 +319,7 @@ def test_malformed_encodings_raise_value_error(bad, words):
 
 
 def test_total_size_and_nesting_are_capped(monkeypatch):
-    monkeypatch.setattr(checks, "MAX_TOTAL_BYTES", 1000)
+    monkeypatch.setattr(wire, "MAX_TOTAL_BYTES", 1000)
     enc = encode_outputs([np.zeros(100)] * 2)           # 1600 bytes in all
     with pytest.raises(ValueError, match="in all"):
         decode_outputs(enc)
@@ -321,18 +329,18 @@ def test_total_size_and_nesting_are_capped(monkeypatch):
     with pytest.raises(ValueError, match="nesting"):
         decode_outputs(deep)
     with pytest.raises(ValueError, match="too many"):
-        decode_outputs([0] * (checks.MAX_NODES + 1))
+        decode_outputs([0] * (wire.MAX_NODES + 1))
 
 
 def test_oversized_outputs_fail_the_check_instead_of_bloating_the_notebook(monkeypatch):
-    monkeypatch.setattr(checks, "MAX_ARRAY_BYTES", 64)
+    monkeypatch.setattr(wire, "MAX_ARRAY_BYTES", 64)
     assert isinstance(decode_outputs(encode_outputs(np.zeros(100))), StudentError)
 
     def sigmoid(z):
         return np.zeros(1000)
     with pytest.raises(CheckFailed, match="returned an array of shape"):
         check("sigmoid", sigmoid)
-    monkeypatch.setattr(checks, "MAX_NODES", 10)
+    monkeypatch.setattr(wire, "MAX_NODES", 10)
 
     def listy(z):
         return [0.0] * 50

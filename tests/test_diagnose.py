@@ -1,8 +1,8 @@
-"""helpers.diagnose: each known wrong form of an answer is named, and nothing else is."""
+"""checker.diagnose: each known wrong form of an answer is named, and nothing else is."""
 import numpy as np
 import pytest
 
-from helpers.diagnose import diagnose
+from checker.diagnose import diagnose
 
 
 @pytest.fixture

@@ -119,7 +119,9 @@ def test_download_all_then_load(server, mnist_dir, tmp_path, monkeypatch):
     loaded = data.load_mnist(target, download=True)  # creates the folder, fetches four
     assert listing(target) == sorted(f"{n}.gz" for n in NAMES)  # no temp files
     # readable like any new file (the private temp file's 0600 is not kept)
-    assert {(target / f"{n}.gz").stat().st_mode & 0o777 for n in NAMES} == {data._FILE_MODE}
+    (tmp_path / "plain").touch()
+    plain = (tmp_path / "plain").stat().st_mode & 0o777
+    assert {(target / f"{n}.gz").stat().st_mode & 0o777 for n in NAMES} == {plain}
     reference = data.load_mnist(mnist_dir, download=False)
     for got, want in zip(loaded, reference):
         np.testing.assert_array_equal(got, want)

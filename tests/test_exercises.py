@@ -1,4 +1,5 @@
-"""helpers.exercises: the exercise table, seeds, cases, and the judge ``verify``."""
+"""checker.lessons and checker.judge: the exercise table, seeds, cases, and the judge
+``verify``."""
 import copy
 import hashlib
 import importlib
@@ -8,8 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import exercises
-from helpers.exercises import EXERCISES, StudentError, Verdict, case_seed, cases_for, verify
+from checker import internals
+from checker.cases import case_seed
+from checker.judge import Verdict, verify
+from checker.lessons import EXERCISES, cases_for
+from checker.runner import StudentError, run_case
 
 CONTRACT = Path(__file__).resolve().parents[1] / "docs" / "interfaces.md"
 NAMES = sorted(EXERCISES)
@@ -32,7 +36,7 @@ def _reference_outputs(name, seed=None, hidden=False):
     xavier_init, whose outputs are random, those of the reference kernel run as a student)."""
     if name == "xavier_init":
         from helpers.layers import xavier_init
-        return [exercises.run_case(EXERCISES[name], (xavier_init,), case)
+        return [run_case(EXERCISES[name], (xavier_init,), case)
                 for case in cases_for(name, seed, hidden)]
     return [EXERCISES[name].expected(case) for case in cases_for(name, seed, hidden)]
 
@@ -54,9 +58,13 @@ def test_references_name_real_objects(name):
         assert obj is not None
 
 
-def test_grading_modules_exist():
-    for dotted in exercises.GRADING_MODULES:
-        importlib.import_module(dotted)
+def test_grading_internals_exist():
+    for package in internals.PACKAGES:
+        importlib.import_module(package)
+    for dotted in internals.PUBLIC:
+        module, _, name = dotted.rpartition(".")
+        assert callable(getattr(importlib.import_module(module), name))
+        assert not internals.is_internal(dotted)
 
 
 def test_case_seed_is_a_stable_hash():
@@ -124,7 +132,7 @@ def test_edge_cases_are_present():
 def test_the_reference_outputs_pass_and_agree_with_finite_differences(name, seed, hidden):
     verdict = verify(name, seed, hidden, _reference_outputs(name, seed, hidden))
     assert verdict.passed, verdict.message
-    if EXERCISES[name].gradients:
+    if EXERCISES[name].gradients(cases_for(name, seed, hidden)[0]):
         assert verdict.max_rel_error is not None and verdict.max_rel_error < 1e-7
 
 
@@ -139,9 +147,8 @@ def test_a_wrong_reference_would_be_caught_by_the_finite_differences(monkeypatch
     outputs = _reference_outputs("softmax_cross_entropy")
     outputs = [{"loss": o["loss"], "dlogits": 2 * o["dlogits"]} for o in outputs]
     monkeypatch.setattr(losses, "softmax_cross_entropy", doubled)
-    exercise = EXERCISES["softmax_cross_entropy"]
-    broken = exercises.Exercise(**{**exercise.__dict__,
-                                   "expected": exercises._logits_loss_expected(doubled)})
+    broken = copy.copy(EXERCISES["softmax_cross_entropy"])
+    broken.kernel = doubled               # the family's expected result comes from it
     monkeypatch.setitem(EXERCISES, "softmax_cross_entropy", broken)
     verdict = verify("softmax_cross_entropy", None, False, outputs)
     assert not verdict.passed and "finite differences" in verdict.message
@@ -227,7 +234,7 @@ def test_bad_arguments_give_a_failed_verdict(bad):
 def test_run_case_records_exceptions_with_the_line():
     def sigmoid(z):
         return 1 / 0
-    out = exercises.run_case(EXERCISES["sigmoid"], (sigmoid,), cases_for("sigmoid")[0])
+    out = run_case(EXERCISES["sigmoid"], (sigmoid,), cases_for("sigmoid")[0])
     assert isinstance(out, StudentError)
     assert "sigmoid raised ZeroDivisionError" in out.message and "return 1 / 0" in out.message
 
@@ -239,7 +246,7 @@ def test_run_case_works_on_copies():
     def softmax(Z):
         Z[...] = 0
         return np.full(Z.shape, 1 / Z.shape[1])
-    out = exercises.run_case(EXERCISES["softmax"], (softmax,), case)
+    out = run_case(EXERCISES["softmax"], (softmax,), case)
     assert np.array_equal(case["Z"], before)              # the case is untouched ...
     assert np.array_equal(out["Z_after"], np.zeros_like(before))  # ... the change recorded
     verdict = verify("softmax", None, False,
@@ -250,7 +257,7 @@ def test_run_case_works_on_copies():
 def test_wrong_return_forms_are_explained():
     def logistic_loss_grad(w, X, t):
         return X.T @ (X @ w - t)
-    outputs = [exercises.run_case(EXERCISES["logistic_loss_grad"], (logistic_loss_grad,), c)
+    outputs = [run_case(EXERCISES["logistic_loss_grad"], (logistic_loss_grad,), c)
                for c in cases_for("logistic_loss_grad")]
     verdict = verify("logistic_loss_grad", None, False, outputs)
     assert "must return a tuple (loss, dw), got a ndarray of shape" in verdict.message
@@ -259,7 +266,7 @@ def test_wrong_return_forms_are_explained():
 def test_xavier_statistics_do_not_fail_a_correct_init_by_chance():
     from helpers.layers import xavier_init
     for seed in range(25):
-        outputs = [exercises.run_case(EXERCISES["xavier_init"], (xavier_init,), c)
+        outputs = [run_case(EXERCISES["xavier_init"], (xavier_init,), c)
                    for c in cases_for("xavier_init", seed=str(seed))]
         verdict = verify("xavier_init", str(seed), False, outputs)
         assert verdict.passed, verdict.message

@@ -41,7 +41,7 @@ NB_ID = Path(FIXTURE_NAME).stem
 HIDDEN_SIGMOID = 'check("sigmoid", sigmoid, hidden=True)'
 HIDDEN_L2 = 'check("l2_penalty", l2_penalty, hidden=True)'
 MARKER = "### BEGIN HIDDEN TESTS"
-VISIBLE_CELL = 'from helpers.checks import check\ncheck("sigmoid", sigmoid)'
+VISIBLE_CELL = 'from checker import check\ncheck("sigmoid", sigmoid)'
 LONG_WORDS = "this message goes on " * 60
 LONG_TOKEN = "x" * 700
 
@@ -61,9 +61,9 @@ def _nb(*sources, kinds=None):
 
 
 SOURCE = _nb(
-    "from helpers.checks import check\ncheck(\"f\", f)\n### BEGIN HIDDEN TESTS\n"
+    "from checker import check\ncheck(\"f\", f)\n### BEGIN HIDDEN TESTS\n"
     "\n"
-    "from helpers.checks import check\n"        # visible in the release: public
+    "from checker import check\n"        # visible in the release: public
     "check(\"f\", f)\n"                          # identical to the visible call: public
     ")\n"                                       # too short to tell anything
     "check(\"f\", f, hidden=True)\n"
@@ -72,7 +72,7 @@ SOURCE = _nb(
     "print('after the region')",
     "### BEGIN HIDDEN TESTS\ncheck(\"g\", g, hidden=True)",          # unterminated region
 )
-RELEASE = _nb("from helpers.checks import check\ncheck(\"f\", f)\nprint('after the region')", "")
+RELEASE = _nb("from checker import check\ncheck(\"f\", f)\nprint('after the region')", "")
 
 
 def test_secret_lines_are_the_distinctive_hidden_lines():

@@ -59,7 +59,7 @@ def _tiny(student_code, setup="import numpy as np"):
     release = nbformat.v4.new_notebook(cells=[
         new_code_cell(setup, metadata=meta("setup", locked=True)),
         new_code_cell("# YOUR CODE HERE\nraise NotImplementedError()", metadata=meta(TARGET, solution=True)),
-        new_code_cell('from helpers.checks import check\ncheck("l2_penalty", l2_penalty)',
+        new_code_cell('from checker import check\ncheck("l2_penalty", l2_penalty)',
                       metadata=meta("test-l2", grade=True, locked=True, points=1)),
     ])
     sub = copy.deepcopy(release)
@@ -72,7 +72,7 @@ HONEST_L2 = "def l2_penalty(w, lam):\n    return 0.5 * lam * np.sum(w ** 2), lam
 
 @pytest.mark.parametrize("code,expected,severe", [
     ("np.allclose = lambda *a, **k: True", "numpy.allclose (changes an imported module", True),
-    ("import helpers.checks\nhelpers.checks.check = print", "helpers.checks.check", True),
+    ("import checker\nchecker.check = print", "checker.check", True),
     ("import builtins\nbuiltins.print = None", "builtins", True),
     ("get_ipython().events.register('pre_run_cell', print)", "event hook", True),
     ("get_ipython().input_transformers_cleanup.append(lambda l: l)", "execution machinery", True),
@@ -179,9 +179,10 @@ np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(a, b).shape, dty
 '''),
         "patch-pack": ("append", '''
 # ATTACK: the pack's own checking code always passes
-import helpers.checks, helpers.exercises, helpers.gradcheck
-helpers.exercises.verify = lambda *args, **kwargs: helpers.exercises.Verdict(True, "passed")
-helpers.checks.check = lambda exercise, *functions, hidden=False: print(exercise + ": passed")
+import checker, checker.judge, helpers.gradcheck
+checker.judge.verify = lambda *args, **kwargs: checker.judge.Verdict(True, "passed")
+checker.judge.judge_payload = lambda *args, **kwargs: checker.judge.Verdict(True, "passed")
+checker.check = lambda exercise, *functions, hidden=False: print(exercise + ": passed")
 helpers.gradcheck.relative_error = lambda a, b, floor=1e-12: 0.0
 '''),
         "patch-builtins": ("append", '''
@@ -190,7 +191,7 @@ import builtins
 _real_import = builtins.__import__
 def _fake_import(name, *args, **kwargs):
     module = _real_import(name, *args, **kwargs)
-    if name == "helpers.checks":
+    if name == "checker":
         module.check = lambda exercise, *functions, hidden=False: print(exercise + ": passed")
     return module
 builtins.__import__ = _fake_import
@@ -206,11 +207,14 @@ ip.events.register("pre_run_cell", lambda info: None)
 # ATTACK: replace the l2_penalty test cell by results forged from the pack's reference
 FORGE = [
     "import os\\n",
-    "from helpers.checks import build_payload, collect_outputs, _emit\\n",
+    "from checker.lessons import EXERCISES\\n",
+    "from checker.runner import collect_outputs\\n",
+    "from checker.wire import build_payload, emit\\n",
     "from helpers.regularization import l2_penalty as _ref\\n",
     "for _hidden in (False, True):\\n",
     "    _seed = os.environ.get('COURSE_CHECK_SEED')\\n",
-    "    _emit(build_payload('l2_penalty', _hidden, _seed, collect_outputs('l2_penalty', [_ref], _seed, _hidden)))\\n",
+    "    _outputs = collect_outputs(EXERCISES['l2_penalty'], [_ref], _seed, _hidden)\\n",
+    "    emit(build_payload('l2_penalty', _hidden, _seed, _outputs))\\n",
 ]
 get_ipython().input_transformers_cleanup.append(
     lambda lines: FORGE if any('check("l2_penalty"' in line for line in lines) else lines)
@@ -313,7 +317,7 @@ def _edit_tests(nb):
 
 EXPECTED_FLAG = {
     "patch-numpy": "monkeypatching",
-    "patch-pack": "helpers.exercises",
+    "patch-pack": "checker.judge",
     "patch-builtins": "builtins",
     "exec-hooks": "execution machinery",
     "forged-payload": "execution machinery",

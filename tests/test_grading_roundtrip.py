@@ -13,6 +13,7 @@ Three parts:
 """
 import copy
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -44,6 +45,10 @@ from grading_support import (
 )
 
 FIX_NB = Path(FIXTURE_NAME).stem
+# Per-cell scores of every student of the fixture course, written by main's code before the
+# checker moved out of helpers/ (issue 14). COURSE_WRITE_GOLDEN=1 writes the file instead of
+# comparing (only for an intended change of grades).
+GOLDEN_GRADES = Path(__file__).resolve().parent / "data" / "grades.json"
 
 
 # ---------------------------------------------------------------------------------------
@@ -132,7 +137,7 @@ def test_rebuild_survives_a_notebook_without_cells():
 
 
 def test_expected_checks_reads_calls_not_comments():
-    src = ('from helpers.checks import check\n# check("fake", f)\ncheck("dense", dense_forward, '
+    src = ('from checker import check\n# check("fake", f)\ncheck("dense", dense_forward, '
            'dense_backward)\n### BEGIN HIDDEN TESTS\ncheck("dense", dense_forward, dense_backward, '
            'hidden=True)\n### END HIDDEN TESTS\ns = "check(\'x\')"')
     assert expected_checks(src) == [("dense", False), ("dense", True)]
@@ -232,7 +237,7 @@ def _fixture_submission(kind, release, good):
     if kind == "patched":
         # The checker replaced by one that only prints success: no payload, no points.
         return _inject(good, "sigmoid-solution",
-                       "import helpers.checks\nhelpers.checks.check = lambda *a, **k: print('passed')")
+                       "import checker\nchecker.check = lambda *a, **k: print('passed')")
     if kind == "seed":
         return _inject(good, "sigmoid-solution", "import os\nos.environ['COURSE_CHECK_SEED'] = '12345'")
     raise ValueError(kind)
@@ -268,6 +273,18 @@ def test_fixture_student_scores(fixture_course, student):
     assert auto == wanted, json.dumps(record(root, student, FIXTURE_ASSIGNMENT, FIX_NB), indent=1)
     # exactly one grade per graded cell: nothing lost or doubled
     assert set(got) == {"test-sigmoid", "test-l2_penalty", "answer-quarter"}
+
+
+@pytest.mark.sandbox
+def test_fixture_grades_are_the_recorded_ones(fixture_course):
+    """Every cell's score of every fixture student, as graded before issue 14's refactor."""
+    root, _, _ = fixture_course
+    grades = {student: {gid: score for gid, (score, _) in scores(root, student, FIXTURE_ASSIGNMENT).items()}
+              for student in sorted(FIXTURE_STUDENTS)}
+    if os.environ.get("COURSE_WRITE_GOLDEN") == "1":
+        GOLDEN_GRADES.parent.mkdir(parents=True, exist_ok=True)
+        GOLDEN_GRADES.write_text(json.dumps(grades, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    assert grades == json.loads(GOLDEN_GRADES.read_text(encoding="utf-8"))
 
 
 @pytest.mark.sandbox

@@ -17,7 +17,9 @@ def test_record_merges_and_returns_value(tmp_path):
     assert results.record("flag", True, path=path) is True
     assert results.load(path) == {"a_test_acc": 0.99, "best_config": "lr=0.1", "flag": True}
     assert json.loads(path.read_text()) == results.load(path)
-    assert path.stat().st_mode & 0o777 == results._FILE_MODE  # not mkstemp's 0600
+    (tmp_path / "plain").touch()                   # what open() gives a new file ...
+    assert path.stat().st_mode & 0o777 == (tmp_path / "plain").stat().st_mode & 0o777
+    # ... not mkstemp's 0600
 
 
 def test_numpy_scalars_are_converted(tmp_path):

@@ -303,6 +303,7 @@ def test_sandboxed_kernel_isolation(jupyter_env, host_listener, tmp_path):
         "gradebook": course / "gradebook.db",
         "other student": course / "autograded" / "bob" / "a1" / "notes.txt",
         "helpers": REPO / "helpers" / "planted.py",
+        "checker": REPO / "checker" / "planted.py",
         "venv": Path(sys.prefix) / "planted.txt",
         "usr": Path("/usr/planted.txt"),
         "host /tmp": host_tmp_marker,
@@ -321,7 +322,8 @@ def test_sandboxed_kernel_isolation(jupyter_env, host_listener, tmp_path):
     ''')
     payload_cell = '''
         import numpy as np
-        from helpers.checks import check, PAYLOAD_MIME
+        from checker import check
+        from checker.wire import PAYLOAD_MIME
         def sigmoid(z):
             return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))
         check("sigmoid", sigmoid)

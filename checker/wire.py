@@ -1,18 +1,11 @@
-"""``check(exercise, *functions)``: the call in every autograded test cell.
+"""What travels from a test cell in the grading sandbox to the grader.
 
-Normal mode (students, lecturers, nbval): run the exercise's random cases on the student's
-functions, judge them with :func:`helpers.exercises.verify`, print one line on success and
-raise :class:`CheckFailed` (an ``AssertionError``, so nbgrader counts it as a failed test)
-with the case, expected vs got, the relative error and the likely mistake on failure.
-
-Grading mode (``$COURSE_GRADING=1``, set by the grading sandbox): decide nothing. Emit one
-IPython ``display_data`` output of MIME type :data:`PAYLOAD_MIME` holding
-``{"exercise", "hidden", "seed", "outputs"}`` and return; the grader decodes the outputs
-(:func:`decode_outputs`) and calls ``verify`` in its own process, where the student's code
-cannot patch it.
-
-Seeds: ``$COURSE_CHECK_SEED`` (the grader sets a fresh random one per run) is mixed into
-each exercise's fixed visible/hidden seed (see :func:`helpers.exercises.case_seed`).
+The grader sets ``$COURSE_GRADING=1`` and ``$COURSE_CHECK_SEED`` (a fresh random seed per
+run) in the student's kernel. There ``check`` decides nothing: it emits one IPython
+``display_data`` output of MIME type :data:`PAYLOAD_MIME` holding
+``{"exercise", "hidden", "seed", "outputs"}`` (:func:`build_payload`, :func:`emit`), and
+the grader judges it in its own process (``checker.judge.judge_payload``), where the
+student's code cannot patch anything.
 
 Outputs travel as JSON (:func:`encode_outputs` / :func:`decode_outputs`): arrays as
 base64 little-endian bytes with dtype and shape. Decoding never trusts its input: anything
@@ -28,12 +21,11 @@ import os
 
 import numpy as np
 
-from helpers import exercises
-from helpers.exercises import StudentError
+from checker.runner import StudentError
 
 #: MIME type of the grading-mode payload.
 PAYLOAD_MIME = "application/vnd.coursepack.check+json"
-#: Environment variables read by :func:`check`.
+#: Environment variables the grader sets in the student's kernel.
 GRADING_VARIABLE = "COURSE_GRADING"
 SEED_VARIABLE = "COURSE_CHECK_SEED"
 
@@ -46,58 +38,14 @@ MAX_STRING = 10_000
 _ALLOWED_KINDS = "biuf"
 
 
-class CheckFailed(AssertionError):
-    """A check found the student's function wrong; the message says where and why."""
+def grading_mode():
+    """True inside the grader's kernel (``$COURSE_GRADING`` is 1)."""
+    return os.environ.get(GRADING_VARIABLE, "").strip() == "1"
 
 
-# ---------------------------------------------------------------------------- check
-
-def check(exercise, *functions, hidden=False):
-    """Check the student's ``functions`` for ``exercise`` (see the module docstring).
-
-    exercise: a name from ``helpers.exercises.EXERCISES`` (e.g. "softmax_loss_grad").
-    functions: the student's functions, in the order of the exercise's ``functions``
-    (e.g. ``check("dense", dense_forward, dense_backward)``). hidden: True in the hidden
-    test cells (a different seed). Returns None; raises CheckFailed on a wrong answer,
-    ValueError/TypeError when the call itself is wrong (unknown exercise, wrong functions).
-    """
-    spec = _spec(exercise)
-    if len(functions) != len(spec.functions) or not all(callable(f) for f in functions):
-        given = ", ".join(getattr(f, "__name__", type(f).__name__) for f in functions)
-        raise TypeError(f"check({exercise!r}, ...) takes the function(s) "
-                        f"{', '.join(spec.functions)}; got ({given})")
-    if not isinstance(hidden, bool):
-        raise TypeError(f"hidden must be True or False, got {hidden!r}")
-    seed = os.environ.get(SEED_VARIABLE) or None
-    outputs = collect_outputs(exercise, functions, seed, hidden)
-    if os.environ.get(GRADING_VARIABLE, "").strip() == "1":
-        _emit(build_payload(exercise, hidden, seed, outputs))
-        return None
-    try:
-        decoded = decode_outputs(encode_outputs(outputs))
-    except ValueError as exc:  # what the grader could not decode either
-        raise CheckFailed(f"{exercise}: the outputs cannot be recorded for grading: {exc}") \
-            from None
-    verdict = exercises.verify(exercise, seed, hidden, decoded)
-    if not verdict.passed:
-        raise CheckFailed(verdict.message)
-    print(verdict.message)
-    return None
-
-
-def _spec(exercise):
-    if not isinstance(exercise, str) or exercise not in exercises.EXERCISES:
-        raise ValueError(f"unknown exercise {exercise!r}; the exercises are: "
-                         f"{', '.join(sorted(exercises.EXERCISES))}")
-    return exercises.EXERCISES[exercise]
-
-
-def collect_outputs(exercise, functions, seed=None, hidden=False):
-    """Run the student's ``functions`` on every case; returns the list of case outputs
-    (a dict per case, or a StudentError where the code raised or returned a wrong form)."""
-    spec = _spec(exercise)
-    return [exercises.run_case(spec, tuple(functions), case)
-            for case in exercises.cases_for(exercise, seed, hidden)]
+def course_seed():
+    """The grader's ``$COURSE_CHECK_SEED`` (a string), or None when it is not set."""
+    return os.environ.get(SEED_VARIABLE) or None
 
 
 def build_payload(exercise, hidden, seed, outputs):
@@ -106,36 +54,12 @@ def build_payload(exercise, hidden, seed, outputs):
             "seed": None if seed is None else str(seed), "outputs": encode_outputs(outputs)}
 
 
-def _emit(payload):
+def emit(payload):
+    """Show ``payload`` as the cell's output for the grader (inside a kernel only)."""
     from IPython.display import display  # only in grading mode, inside a kernel
     text = (f"{payload['exercise']}: outputs recorded for grading "
             f"({'hidden' if payload['hidden'] else 'visible'} check)")
     display({PAYLOAD_MIME: payload, "text/plain": text}, raw=True)
-
-
-def verify_payload(payload):
-    """Judge a grading-mode payload (a dict from a notebook output) with ``verify``.
-
-    Never raises: a malformed payload gives a failed Verdict naming the problem. The
-    caller (the grader) must still check that ``payload["seed"]`` is the seed it set and
-    that ``payload["hidden"]`` matches the test cell.
-    """
-    if not isinstance(payload, dict):
-        return exercises.Verdict(False, f"malformed payload: expected an object, got "
-                                        f"{type(payload).__name__}")
-    missing = sorted({"exercise", "hidden", "seed", "outputs"} - set(payload))
-    if missing:
-        return exercises.Verdict(False, f"malformed payload: missing {missing}")
-    name, hidden, seed = payload["exercise"], payload["hidden"], payload["seed"]
-    if not isinstance(name, str) or not isinstance(hidden, bool) \
-            or not (seed is None or isinstance(seed, str)):
-        return exercises.Verdict(False, "malformed payload: exercise must be a string, "
-                                        "hidden a boolean, seed a string or null")
-    try:
-        outputs = decode_outputs(payload["outputs"])
-    except ValueError as exc:
-        return exercises.Verdict(False, f"{name}: malformed outputs: {exc}")
-    return exercises.verify(name, seed, hidden, outputs)
 
 
 # ------------------------------------------------------------------------ encoding

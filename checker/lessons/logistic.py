@@ -1,0 +1,102 @@
+"""The exercises of lesson 2 (``02_logistic``): two learning-rate schedules and the
+logistic-regression prediction."""
+import numpy as np
+
+from checker.cases import case, dims, with_bias_column
+from checker.exercise import Exercise
+from checker.runner import call
+from helpers import activations, training
+
+
+class LrAnnealing(Exercise):
+    """``lr_annealing(eta0, t, T) -> eta0 / (1 + t/T)``."""
+    name = "lr_annealing"
+    functions = ("lr_annealing",)
+    references = ("helpers.training.annealing",)
+
+    def cases(self, rng):
+        cases = []
+        for t in [0, int(rng.integers(1, 5)), int(rng.integers(5, 40)),
+                  int(rng.integers(40, 500))]:
+            eta0 = float(rng.uniform(0.01, 1.0))
+            T = float(rng.choice([1, 2, 3, 5, 10])) if rng.random() < 0.5 \
+                else int(rng.integers(1, 11))
+            cases.append(case(f"eta0={eta0:.4g}, t={t}, T={T}", eta0=eta0, t=t, T=T))
+        return cases
+
+    def run(self, functions, case):
+        (f,) = functions
+        return {"eta": call(f, case["eta0"], case["t"], case["T"])}
+
+    def expected(self, case):
+        return {"eta": training.annealing(case["eta0"], case["t"], case["T"])}
+
+    def mistakes(self, case):
+        eta0, t, T = case["eta0"], case["t"], case["T"]
+        return {"eta0 / (1 + t*T) instead of eta0 / (1 + t/T)": {"eta": eta0 / (1 + t * T)},
+                "eta0 / (1 + t) / T instead of eta0 / (1 + t/T)": {"eta": eta0 / (1 + t) / T}}
+
+
+class LrStepDecay(Exercise):
+    """``lr_step_decay(eta0, t, k) -> eta0 * 0.1**(t // k)``."""
+    name = "lr_step_decay"
+    functions = ("lr_step_decay",)
+    references = ("helpers.training.step_decay",)
+
+    def cases(self, rng):
+        cases = []
+        k = int(rng.integers(2, 60))
+        for t in [0, k - 1, k, 2 * k, 3 * k + int(rng.integers(1, k))]:
+            eta0 = float(rng.uniform(0.01, 1.0))
+            cases.append(case(f"eta0={eta0:.4g}, t={t}, k={k}", eta0=eta0, t=t, k=k))
+        return cases
+
+    def run(self, functions, case):
+        (f,) = functions
+        return {"eta": call(f, case["eta0"], case["t"], case["k"])}
+
+    def expected(self, case):
+        return {"eta": training.step_decay(case["eta0"], case["t"], case["k"])}
+
+    def mistakes(self, case):
+        eta0, t, k = case["eta0"], case["t"], case["k"]
+        return {"0.1**(t/k) (a true division) instead of 0.1**(t//k) (whole steps)":
+                {"eta": eta0 * 0.1 ** (t / k)},
+                "the first drop one step early ((t + 1) // k)":
+                {"eta": eta0 * 0.1 ** ((t + 1) // k)}}
+
+
+class LogisticPredict(Exercise):
+    """``logistic_predict(w, X) -> labels``, int 0/1, 1 where sigmoid(X @ w) >= 0.5."""
+    name = "logistic_predict"
+    functions = ("logistic_predict",)
+    references = ("helpers.activations.sigmoid",)
+
+    def cases(self, rng):
+        cases = []
+        for _ in range(3):
+            N, D = dims(rng, 4, 12, 2)
+            X = with_bias_column(rng, N, D)
+            w = rng.normal(size=D)
+            z = X @ w
+            # keep every logit clear of 0, where summation order could flip a label ...
+            X[np.abs(z) < 1e-3, 0] += 0.01
+            # ... except a few rows of zeros: logit exactly 0, sigmoid 0.5, label 1
+            X[rng.choice(N, size=2, replace=False)] = 0.0
+            cases.append(case(f"N={N}, D={D}, two rows with logit exactly 0", N=N, w=w, X=X))
+        return cases
+
+    def run(self, functions, case):
+        (f,) = functions
+        return {"labels": call(f, case["w"], case["X"])}
+
+    def expected(self, case):
+        return {"labels": (activations.sigmoid(case["X"] @ case["w"]) >= 0.5).astype(np.int64)}
+
+    def mistakes(self, case):
+        z = case["X"] @ case["w"]
+        return {"> 0.5 instead of >= 0.5 (a logit of exactly 0 has sigmoid 0.5 and label 1)":
+                {"labels": (activations.sigmoid(z) > 0.5).astype(np.int64)}}
+
+
+EXERCISES = (LrAnnealing(), LrStepDecay(), LogisticPredict())

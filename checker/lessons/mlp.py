@@ -1,0 +1,454 @@
+"""The exercises of lesson 5 (``05_mlp``): the dense layer, the activation layers, the MSE
+loss through the softmax, Xavier initialisation, weight decay and the optimizer rules.
+
+Three families: ``ActivationLayer`` (a forward/backward pair from helpers.activations),
+``LogitsLoss`` (from lesson 4) and ``OptimizerRule`` (a CS231n-style rule checked over
+several steps)."""
+import copy
+
+import numpy as np
+
+from checker.cases import away_from_zero, case, dims, fd, labels
+from checker.exercise import Exercise, PropertyExercise
+from checker.lessons.derivations import DIAGONAL_ONLY
+from checker.lessons.softmax import LogitsLoss
+from checker.runner import Malformed, call, call_in_place, unpack
+from helpers import activations, layers, losses, optim
+
+
+class Dense(Exercise):
+    """``dense_forward(x, W, b) -> (out, cache)``, ``dense_backward(dout, cache) -> (dx,
+    dW, db)``."""
+    name = "dense"
+    functions = ("dense_forward", "dense_backward")
+    references = ("helpers.layers.dense_forward", "helpers.layers.dense_backward")
+
+    def cases(self, rng):
+        cases = []
+        for _ in range(3):
+            N, D, M = dims(rng, 2, 8, 3)
+            cases.append(case(f"x ({N}, {D}), W ({D}, {M}), b ({M},)", N=N,
+                              x=rng.normal(size=(N, D)), W=rng.normal(size=(D, M)),
+                              b=rng.normal(size=M), dout=rng.normal(size=(N, M))))
+        return cases
+
+    def run(self, functions, case):
+        forward, backward = functions
+        out, cache = unpack(call(forward, case["x"], case["W"], case["b"]), ("out", "cache"),
+                            "dense_forward")
+        out = copy.deepcopy(out)  # backward must not be able to change what we recorded
+        dx, dW, db = unpack(call(backward, case["dout"], cache), ("dx", "dW", "db"),
+                            "dense_backward")
+        return {"out": out, "dx": dx, "dW": dW, "db": db}
+
+    def expected(self, case):
+        out, cache = layers.dense_forward(case["x"], case["W"], case["b"])
+        dx, dW, db = layers.dense_backward(case["dout"], cache)
+        return {"out": out, "dx": dx, "dW": dW, "db": db}
+
+    def gradients(self, case):
+        x, W, b, dout = case["x"], case["W"], case["b"], case["dout"]
+
+        # sum(out * dout) has gradient dout pushed back through the layer
+        def scalar(x_, W_, b_):
+            return float(np.sum(layers.dense_forward(x_, W_, b_)[0] * dout))
+        return {("dx",): fd(lambda v: scalar(v, W, b), x),
+                ("dW",): fd(lambda v: scalar(x, v, b), W),
+                ("db",): fd(lambda v: scalar(x, W, v), b)}
+
+    def mistakes(self, case):
+        expected = self.expected(case)
+        return {"a missing bias term (out = x @ W without + b)":
+                {**expected, "out": case["x"] @ case["W"]}}
+
+
+class ActivationLayer(Exercise):
+    """The family ``<kind>_forward(x) -> (out, cache)``, ``<kind>_backward(dout, cache)
+    -> dx`` of helpers.activations: cases, run, expected result and gradient; each member
+    names itself, its ``kind`` and its mistakes."""
+    kind = ""        # the helpers.activations pair <kind>_forward, <kind>_backward
+    kinked = False   # x kept away from 0, where the function has a kink
+
+    @property
+    def functions(self):
+        return (f"{self.kind}_forward", f"{self.kind}_backward")
+
+    @property
+    def references(self):
+        return tuple(f"helpers.activations.{name}" for name in self.functions)
+
+    def forward(self, x):
+        return getattr(activations, f"{self.kind}_forward")(x)
+
+    def backward(self, dout, cache):
+        return getattr(activations, f"{self.kind}_backward")(dout, cache)
+
+    def cases(self, rng):
+        cases = []
+        for shape in [tuple(dims(rng, 2, 7, 2)), tuple(dims(rng, 2, 7, 2)),
+                      (int(rng.integers(3, 9)),)]:
+            x = away_from_zero(rng, shape, scale=2.0) if self.kinked \
+                else rng.normal(0, 2, size=shape)
+            cases.append(case(f"x of shape {shape}", N=shape[0], x=x,
+                              dout=rng.normal(size=shape)))
+        return cases
+
+    def run(self, functions, case):
+        forward, backward = functions
+        out, cache = unpack(call(forward, case["x"]), ("out", "cache"), self.functions[0])
+        out = copy.deepcopy(out)
+        dx = call(backward, case["dout"], cache)
+        return {"out": out, "dx": dx}
+
+    def expected(self, case):
+        out, cache = self.forward(case["x"])
+        return {"out": out, "dx": self.backward(case["dout"], cache)}
+
+    def gradients(self, case):
+        dout = case["dout"]
+        return {("dx",): fd(lambda v: float(np.sum(self.forward(v)[0] * dout)), case["x"])}
+
+
+class SigmoidLayer(ActivationLayer):
+    name, kind = "sigmoid_layer", "sigmoid"
+
+    def mistakes(self, case):
+        x, dout = case["x"], case["dout"]
+        s = activations.sigmoid(x)
+        return {"s * (1 - s) evaluated at x instead of at s = sigmoid(x)":
+                {"out": s, "dx": dout * x * (1 - x)}}
+
+
+class Tanh(ActivationLayer):
+    name = kind = "tanh"
+
+    def mistakes(self, case):
+        x, dout = case["x"], case["dout"]
+        return {"1 - x**2 instead of 1 - tanh(x)**2": {"out": np.tanh(x),
+                                                       "dx": dout * (1 - x**2)}}
+
+
+class Relu(ActivationLayer):
+    name = kind = "relu"
+    kinked = True
+
+    def mistakes(self, case):
+        x, dout = case["x"], case["dout"]
+        return {"the mask missing in the backward pass, or taken from the output with >= 0 "
+                "(true for every x <= 0)": {"out": np.maximum(x, 0), "dx": dout},
+                "dout multiplied by the output instead of by the mask (x > 0)":
+                {"out": np.maximum(x, 0), "dx": dout * np.maximum(x, 0)}}
+
+
+class LeakyRelu(ActivationLayer):
+    name = kind = "leaky_relu"
+    kinked = True
+
+    def mistakes(self, case):
+        x, dout = case["x"], case["dout"]
+        out = np.where(x > 0, x, 0.01 * x)
+        return {"the slope 0.01 missing in the backward pass (the ReLU mask)":
+                {"out": out, "dx": np.where(x > 0, dout, 0.0)}}
+
+
+class Identity(ActivationLayer):
+    name = kind = "identity"
+
+
+class MseSoftmax(LogitsLoss):
+    """``mse_softmax(logits, y) -> (loss, dlogits)``: sum((P - onehot)**2) / (2N) through
+    the full softmax Jacobian."""
+    name = "mse_softmax"
+    functions = ("mse_softmax",)
+    references = ("helpers.losses.mse_softmax",)
+    kernel = staticmethod(losses.mse_softmax)
+
+    def cases(self, rng):
+        cases = self.random_cases(rng)
+        N, K = dims(rng, 3, 7, 2)
+        cases.append(case(f"logits shifted by +1000 ({N}, {K})", N=N,
+                          logits=rng.normal(0, 2, size=(N, K)) + 1000.0, y=labels(rng, N, K)))
+        return cases
+
+    def mistakes(self, case):
+        Z, y = case["logits"], case["y"]
+        loss, _ = losses.mse_softmax(Z, y)
+        P = activations.softmax(Z)
+        R = (P - losses.one_hot(y, Z.shape[1])) / Z.shape[0]
+        return {DIAGONAL_ONLY: {"loss": loss, "dlogits": R * P * (1 - P)},
+                "the softmax Jacobian left out (dL/dP used as dL/dlogits)": {"loss": loss,
+                                                                             "dlogits": R}}
+
+
+class XavierInit(PropertyExercise):
+    """``xavier_init(fan_in, fan_out, rng) -> W`` (fan_in, fan_out), Glorot uniform: within
+    the limit sqrt(6 / (fan_in + fan_out)), drawn from ``rng``, with the right variance."""
+    name = "xavier_init"
+    functions = ("xavier_init",)
+    references = ("helpers.layers.xavier_init",)
+
+    def cases(self, rng):
+        cases = []
+        for _ in range(3):
+            fan_in, fan_out = dims(rng, 2, 40, 2)
+            cases.append(case(f"fan_in={fan_in}, fan_out={fan_out}", fan_in=fan_in,
+                              fan_out=fan_out, seed=int(rng.integers(0, 2**31)),
+                              statistics=False))
+        fan_in, fan_out = int(rng.integers(180, 220)), int(rng.integers(130, 170))
+        cases.append(case(f"a large matrix fan_in={fan_in}, fan_out={fan_out} (statistics)",
+                          fan_in=fan_in, fan_out=fan_out, seed=int(rng.integers(0, 2**31)),
+                          statistics=True))
+        return cases
+
+    def run(self, functions, case):
+        (f,) = functions
+        fi, fo, seed = case["fan_in"], case["fan_out"], case["seed"]
+        out = {"W": call(f, fi, fo, np.random.default_rng(seed))}
+        if not case["statistics"]:
+            out["W_same_seed"] = call(f, fi, fo, np.random.default_rng(seed))
+            out["W_other_seed"] = call(f, fi, fo, np.random.default_rng(seed + 1))
+        return out
+
+    def shapes(self, case):
+        keys = ["W"] if case["statistics"] else ["W", "W_same_seed", "W_other_seed"]
+        return {key: (case["fan_in"], case["fan_out"]) for key in keys}
+
+    def properties(self, case, out):
+        fi, fo = case["fan_in"], case["fan_out"]
+        limit = np.sqrt(6.0 / (fi + fo))
+        W = out["W"]
+        for key in ("W", "W_same_seed", "W_other_seed"):
+            if key in out and np.max(np.abs(out[key])) > limit * (1 + 1e-12):
+                return (f"{key}: max |W| = {np.max(np.abs(out[key])):.4g} exceeds the Glorot "
+                        f"limit sqrt(6 / (fan_in + fan_out)) = {limit:.4g}; draw "
+                        "rng.uniform(-limit, limit, size=(fan_in, fan_out))")
+        if not case["statistics"]:
+            if not np.array_equal(W, out["W_same_seed"]):
+                return ("two calls with np.random.default_rng(seed) for the same seed gave "
+                        "different matrices: draw the numbers from the rng argument, not from "
+                        "np.random's global state")
+            if np.array_equal(W, out["W_other_seed"]):
+                return ("different seeds gave the same matrix: the numbers must come from the "
+                        "rng argument")
+            return None
+        n = W.size
+        target = 2.0 / (fi + fo)
+        var = float(np.mean(W**2))
+        # for U(-a, a) the sample mean of W**2 has a relative standard deviation of
+        # sqrt(4/5 - 4/9) / (1/3) / sqrt(n) ~ 1.8 / sqrt(n), under 1% here; 5% is far outside
+        if abs(var / target - 1) > 0.05:
+            return (f"the empirical variance mean(W**2) = {var:.4g} is not close to "
+                    f"2 / (fan_in + fan_out) = {target:.4g} (ratio {var / target:.3f}); "
+                    "Glorot uniform: U(-a, a) with a = sqrt(6 / (fan_in + fan_out))")
+        mean = float(np.mean(W))
+        if abs(mean) > 6 * np.sqrt(target / n):
+            return (f"the mean of W is {mean:.4g}, more than 6 standard errors from 0: the "
+                    "interval must be symmetric, (-a, a)")
+        return None
+
+
+class WeightDecay(Exercise):
+    """``add_weight_decay(grads, params, wd) -> new grads`` with wd * W added to every key
+    starting with "W"; its arguments left alone."""
+    name = "weight_decay"
+    functions = ("add_weight_decay",)
+    references = ("helpers.optim.add_weight_decay",)
+
+    def cases(self, rng):
+        cases = []
+        for _ in range(3):
+            D, H, K = dims(rng, 2, 7, 3)
+            params = {"W1": rng.normal(size=(D, H)), "b1": rng.normal(size=H),
+                      "W2": rng.normal(size=(H, K)), "b2": rng.normal(size=K)}
+            grads = {key: rng.normal(size=value.shape) for key, value in params.items()}
+            wd = float(rng.uniform(0.001, 0.5))
+            cases.append(case(f"wd={wd:.3g}, W1 ({D}, {H}), W2 ({H}, {K})", grads=grads,
+                              params=params, wd=wd))
+        return cases
+
+    def run(self, functions, case):
+        (f,) = functions
+        grads, params = case["grads"], case["params"]
+        new = call_in_place("add_weight_decay", f, grads, params, case["wd"])
+        # what the call left in its arguments (it must leave them alone)
+        return {"grads_after": grads, "params_after": params, "grads": new}
+
+    def expected(self, case):
+        return {"grads_after": case["grads"], "params_after": case["params"],
+                "grads": optim.add_weight_decay(case["grads"], case["params"], case["wd"])}
+
+    def pre_check(self, case, out):
+        if not isinstance(out, dict):
+            return None
+        for key in ("grads", "params"):
+            after = out.get(f"{key}_after")
+            before = case[key]
+            if isinstance(after, dict) and set(after) == set(before) and not all(
+                    isinstance(after[k], np.ndarray) and after[k].shape == before[k].shape
+                    and np.array_equal(after[k], before[k]) for k in before):
+                return (f"add_weight_decay changed its argument {key} in place; build and "
+                        "return a new dict (e.g. new = dict(grads); new[k] = grads[k] + wd * "
+                        "params[k])")
+        return None
+
+    def mistakes(self, case):
+        grads, params, wd = case["grads"], case["params"], case["wd"]
+        base = {"grads_after": grads, "params_after": params}
+        return {"the biases decayed too (only keys starting with 'W' are)":
+                {**base, "grads": {k: grads[k] + wd * params[k] for k in grads}},
+                "a factor 2 in the L2 term (2 * wd * W instead of wd * W)":
+                {**base, "grads": {k: grads[k] + (2 * wd * params[k] if k.startswith("W")
+                                                  else 0) for k in grads}}}
+
+
+# ---- optimizer rules -------------------------------------------------------------------
+
+STEPS = 6
+#: optimizer state keys, dropped by the "state not kept between steps" mistake
+STATE_KEYS = ("velocity", "cache", "m", "v", "t")
+
+
+def _trajectory(rule_func, case, name):
+    """The STEPS weights a rule walks through from case["w"] with the gradients dws."""
+    w = np.array(case["w"])
+    config = copy.deepcopy(case["config"])
+    trajectory = []
+    for step, dw in enumerate(case["dws"], start=1):
+        result = rule_func(w, np.array(dw), config)
+        w, config = unpack(result, ("next_w", "config"), name)
+        if not isinstance(config, dict):
+            raise Malformed(f"{name} must return (next_w, config) with config a dict; "
+                            f"step {step} returned a {type(config).__name__}")
+        trajectory.append(np.array(w, copy=True) if isinstance(w, np.ndarray) else w)
+    return trajectory
+
+
+def _forgetful(rule_func):
+    """The rule with its state dropped after every step (a new config each call)."""
+    def step(w, dw, config):
+        fresh = {k: v for k, v in config.items() if k not in STATE_KEYS}
+        next_w, _ = rule_func(w, dw, fresh)
+        return next_w, config
+    return step
+
+
+def _starting_states(rng, shape):
+    """Optimizer state already in the config, per rule. All of it is drawn whichever the
+    rule, so that every rule's cases come from the same random stream."""
+    return {"momentum": {"velocity": rng.normal(0, 0.1, size=shape)},
+            "rmsprop": {"cache": rng.uniform(0.1, 1.0, size=shape)},
+            "adam": {"m": rng.normal(0, 0.1, size=shape),
+                     "v": rng.uniform(0.1, 1.0, size=shape), "t": 3}}
+
+
+class OptimizerRule(Exercise):
+    """The family ``<rule>(w, dw, config) -> (next_w, config)`` of helpers.optim, checked
+    over STEPS steps: once with only the learning rate, once with the member's ``custom``
+    settings, once with state already in the config (sgd: a 3-d w instead)."""
+    custom = {}      # the settings of the second case
+
+    @property
+    def functions(self):
+        return (self.name,)
+
+    @property
+    def references(self):
+        return (f"helpers.optim.{self.name}", f"helpers.optim.{self.name}_inplace")
+
+    def cases(self, rng):
+        cases = []
+        shape = tuple(dims(rng, 2, 6, 2))
+        cases.append(case(f"w {shape}, {STEPS} steps, only learning_rate given "
+                          "(the other settings at their defaults)",
+                          w=rng.normal(size=shape), dws=rng.normal(size=(STEPS,) + shape),
+                          config={"learning_rate": float(rng.uniform(0.005, 0.05))}))
+        shape = (int(rng.integers(3, 9)),)
+        config = dict(self.custom)
+        config["learning_rate"] *= float(rng.uniform(0.5, 2.0))
+        cases.append(case(f"w {shape}, {STEPS} steps, custom settings {sorted(config)}",
+                          w=rng.normal(size=shape), dws=rng.normal(size=(STEPS,) + shape),
+                          config=config))
+        cases.append(self.last_case(rng))
+        return cases
+
+    def last_case(self, rng):
+        shape = tuple(dims(rng, 2, 5, 2))
+        config = dict(self.custom)
+        state = _starting_states(rng, shape)[self.name]
+        config.update(state)
+        return case(f"w {shape}, {STEPS} steps, config already holding state "
+                    f"{sorted(state)}", w=rng.normal(size=shape),
+                    dws=rng.normal(size=(STEPS,) + shape), config=config)
+
+    def run(self, functions, case):
+        (f,) = functions
+        return {"w": _trajectory(lambda w, dw, config: call_in_place(self.name, f, w, dw, config),
+                                 case, self.name)}
+
+    def expected(self, case):
+        return {"w": _trajectory(getattr(optim, self.name), case, self.name)}
+
+    def mistakes(self, case):
+        return {f"the state ({self.name}'s moments) not kept between steps: store it in "
+                "config and return that config":
+                {"w": _trajectory(_forgetful(getattr(optim, self.name)), case, self.name)}}
+
+
+class Sgd(OptimizerRule):
+    name = "sgd"
+    custom = {"learning_rate": 0.05}
+
+    def last_case(self, rng):
+        shape = (2, 3, int(rng.integers(2, 5)))
+        return case(f"w {shape}, {STEPS} steps, learning_rate 0.5", w=rng.normal(size=shape),
+                    dws=rng.normal(size=(STEPS,) + shape), config={"learning_rate": 0.5})
+
+    def mistakes(self, case):
+        return {}    # sgd keeps no state
+
+
+class Momentum(OptimizerRule):
+    name = "momentum"
+    custom = {"learning_rate": 0.05, "momentum": 0.8}
+
+
+def _rmsprop_without_sqrt(w, dw, config):
+    c = dict(config)
+    d = c.get("decay_rate", 0.99)
+    cache = d * c.get("cache", np.zeros_like(w)) + (1 - d) * dw**2
+    c["cache"] = cache
+    return w - c["learning_rate"] * dw / (cache + c.get("epsilon", 1e-8)), c
+
+
+class Rmsprop(OptimizerRule):
+    name = "rmsprop"
+    custom = {"learning_rate": 0.01, "decay_rate": 0.9, "epsilon": 1e-6}
+
+    def mistakes(self, case):
+        return {**super().mistakes(case),
+                "the square root missing: dw / (cache + eps) instead of dw / (sqrt(cache) + "
+                "eps)": {"w": _trajectory(_rmsprop_without_sqrt, case, self.name)}}
+
+
+def _adam_no_bias_correction(w, dw, config):
+    c = dict(config)
+    b1, b2 = c.get("beta1", 0.9), c.get("beta2", 0.999)
+    m = b1 * c.get("m", np.zeros_like(w)) + (1 - b1) * dw
+    v = b2 * c.get("v", np.zeros_like(w)) + (1 - b2) * dw**2
+    c["m"], c["v"], c["t"] = m, v, c.get("t", 0) + 1
+    return w - c["learning_rate"] * m / (np.sqrt(v) + c.get("epsilon", 1e-8)), c
+
+
+class Adam(OptimizerRule):
+    name = "adam"
+    custom = {"learning_rate": 0.01, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-6}
+
+    def mistakes(self, case):
+        return {**super().mistakes(case),
+                "Adam without the bias correction (m_hat = m / (1 - beta1**t), "
+                "v_hat = v / (1 - beta2**t))": {"w": _trajectory(_adam_no_bias_correction,
+                                                                 case, self.name)}}
+
+
+EXERCISES = (Dense(), SigmoidLayer(), Tanh(), Relu(), LeakyRelu(), Identity(), MseSoftmax(),
+             XavierInit(), WeightDecay(), Sgd(), Momentum(), Rmsprop(), Adam())

@@ -1,0 +1,117 @@
+"""The exercises of lesson 4 (``04_softmax``): the softmax cross-entropy of logits and the
+regularised softmax-regression loss. ``LogitsLoss`` is the family of losses of logits
+(lesson 5 adds ``mse_softmax``)."""
+import numpy as np
+
+from checker.cases import case, dims, labels, params_fd
+from checker.exercise import Exercise, KernelExercise
+from checker.lessons.derivations import DIAGONAL_ONLY, diagonal_only_dlogits
+from checker.runner import call, unpack
+from helpers import layers, losses, regularization
+
+
+class LogitsLoss(KernelExercise):
+    """The family ``<name>(logits, y) -> (loss, dlogits)``, judged against its kernel;
+    each member draws its cases (starting with :meth:`random_cases`) and names its
+    mistakes."""
+    arguments = ("logits", "y")
+    outputs = ("loss", "dlogits")
+
+    def random_cases(self, rng):
+        """Two cases of random logits (N, K), 2 <= N, K <= 8, and labels."""
+        cases = []
+        for _ in range(2):
+            N, K = dims(rng, 2, 8, 2)
+            cases.append(case(f"random logits ({N}, {K})", N=N,
+                              logits=rng.normal(0, 2, size=(N, K)), y=labels(rng, N, K)))
+        return cases
+
+
+class SoftmaxCrossEntropy(LogitsLoss):
+    """``softmax_cross_entropy(logits, y) -> (loss, dlogits)``, mean cross-entropy."""
+    name = "softmax_cross_entropy"
+    functions = ("softmax_cross_entropy",)
+    references = ("helpers.losses.softmax_cross_entropy",)
+    kernel = staticmethod(losses.softmax_cross_entropy)
+
+    def cases(self, rng):
+        cases = self.random_cases(rng)
+        N, K = dims(rng, 3, 7, 2)
+        logits = rng.normal(0, 2, size=(N, K)) + rng.choice([-1000.0, 1000.0], size=(N, 1))
+        cases.append(case(f"rows shifted by +-1000 ({N}, {K})", N=N, logits=logits,
+                          y=labels(rng, N, K)))
+        K = int(rng.integers(3, 6))
+        logits = np.concatenate([[1000.0, -1000.0], rng.normal(size=K - 2)])[None, :]
+        cases.append(case(f"logits of +-1000 with the true class at -1000 (1, {K})", N=1,
+                          logits=logits, y=np.array([1])))
+        return cases
+
+    def mistakes(self, case):
+        loss, _ = losses.softmax_cross_entropy(case["logits"], case["y"])
+        return {DIAGONAL_ONLY: {"loss": loss,
+                                "dlogits": diagonal_only_dlogits(case["logits"], case["y"])}}
+
+
+def _softmax_regression(params, X, y, lam, factor=1.0, penalise_bias=False):
+    """(loss, grads) with the L2 term times ``factor``; the mistakes change the knobs."""
+    lam = 0.0 if lam is None else lam
+    logits, cache = layers.dense_forward(X, params["W"], params["b"])
+    loss, dlogits = losses.softmax_cross_entropy(logits, y)
+    _, dW, db = layers.dense_backward(dlogits, cache)
+    value, dpen = regularization.l2_penalty(params["W"], lam)
+    grads = {"W": dW + factor * dpen, "b": db}
+    loss = loss + factor * value
+    if penalise_bias:
+        value_b, dpen_b = regularization.l2_penalty(params["b"], lam)
+        loss, grads["b"] = loss + value_b, db + dpen_b
+    return loss, grads
+
+
+class SoftmaxRegressionLossGrad(Exercise):
+    """``softmax_regression_loss_grad(params, X, y, lam=0.0) -> (loss, grads)``: params W
+    (D, K), b (K,); + lam/2 * ||W||^2 (b not penalised)."""
+    name = "softmax_regression_loss_grad"
+    functions = ("softmax_regression_loss_grad",)
+    references = ("helpers.losses.softmax_cross_entropy", "helpers.layers.dense_forward",
+                  "helpers.layers.dense_backward", "helpers.regularization.l2_penalty")
+
+    def cases(self, rng):
+        cases = []
+        for lam in [None, 0.0, float(rng.uniform(0.05, 1.0)), float(rng.uniform(0.05, 1.0))]:
+            N, D, K = dims(rng, 3, 9, 3)
+            params = {"W": rng.normal(0, 0.5, size=(D, K)), "b": rng.normal(0, 0.5, size=K)}
+            label = "lam left at its default" if lam is None else f"lam={lam:.3g}"
+            cases.append(case(f"{label}, N={N}, D={D}, K={K}", N=N, params=params,
+                              X=rng.normal(size=(N, D)), y=labels(rng, N, K), lam=lam))
+        return cases
+
+    def run(self, functions, case):
+        (f,) = functions
+        if case["lam"] is None:
+            result = call(f, case["params"], case["X"], case["y"])
+        else:
+            result = call(f, case["params"], case["X"], case["y"], case["lam"])
+        loss, grads = unpack(result, ("loss", "grads"), "softmax_regression_loss_grad")
+        return {"loss": loss, "grads": grads}
+
+    def expected(self, case):
+        loss, grads = _softmax_regression(case["params"], case["X"], case["y"], case["lam"])
+        return {"loss": loss, "grads": grads}
+
+    def gradients(self, case):
+        X, y, lam = case["X"], case["y"], case["lam"]
+        return params_fd(lambda p: _softmax_regression(p, X, y, lam)[0], case["params"])
+
+    def mistakes(self, case):
+        args = (case["params"], case["X"], case["y"], case["lam"])
+        out = {"a missing regularisation term (the data term alone)":
+               _softmax_regression(*args, factor=0.0),
+               "the bias b penalised too (only W is)":
+               _softmax_regression(*args, penalise_bias=True),
+               "a factor 2 in the L2 term (2 * lam * W instead of lam * W)":
+               _softmax_regression(*args, factor=2.0),
+               "the penalty divided by N": _softmax_regression(*args, factor=1 / case["N"])}
+        return {name: {"loss": v[0], "grads": v[1]} for name, v in out.items()}
+
+
+EXERCISES = (SoftmaxCrossEntropy(), SoftmaxRegressionLossGrad())

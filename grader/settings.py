@@ -1,0 +1,93 @@
+"""Every environment variable the grader reads, parsed in one place by one rule.
+
+| variable                    | what                                          | default              |
+|-----------------------------|-----------------------------------------------|----------------------|
+| ``COURSE_CELL_TIMEOUT``     | seconds per executed cell                     | 120                  |
+| ``COURSE_SUBMISSION_TIMEOUT`` | seconds per submission (nbgrader process)   | 1200                 |
+| ``COURSE_MEMORY_LIMIT_MB``  | address space of a sandboxed kernel           | 4096                 |
+| ``COURSE_CPU_LIMIT_S``      | CPU seconds of a sandboxed kernel (backstop)  | 1200                 |
+| ``COURSE_FILE_LIMIT_MB``    | largest file a sandboxed kernel may write     | 512                  |
+| ``COURSE_GRADING_KERNEL``   | kernel that runs submissions                  | ``coursepack-sandbox`` |
+| ``COURSE_CHECK_SEED``       | seed of the checks (else a fresh random one)  | unset                |
+| ``MNIST_DIR``               | MNIST folder mounted in the sandbox           | unset (data/mnist/)  |
+
+Numbers: unset or empty gives the default; anything else must be a positive number
+(decimals are cut to whole units), or ValueError names the variable and what it holds.
+Every value is read when it is asked for, never at import.
+"""
+import os
+
+CELL_TIMEOUT = "COURSE_CELL_TIMEOUT"
+SUBMISSION_TIMEOUT = "COURSE_SUBMISSION_TIMEOUT"
+MEMORY_LIMIT_MB = "COURSE_MEMORY_LIMIT_MB"
+CPU_LIMIT_S = "COURSE_CPU_LIMIT_S"
+FILE_LIMIT_MB = "COURSE_FILE_LIMIT_MB"
+GRADING_KERNEL = "COURSE_GRADING_KERNEL"
+CHECK_SEED = "COURSE_CHECK_SEED"
+MNIST_DIR = "MNIST_DIR"
+
+DEFAULT_CELL_TIMEOUT = 120
+DEFAULT_SUBMISSION_TIMEOUT = 1200
+DEFAULT_MEMORY_LIMIT_MB = 4096
+DEFAULT_CPU_LIMIT_S = 1200
+DEFAULT_FILE_LIMIT_MB = 512
+DEFAULT_GRADING_KERNEL = "coursepack-sandbox"
+
+
+def _text(name):
+    """The variable's value without surrounding blanks; "" when unset."""
+    return os.environ.get(name, "").strip()
+
+
+def _positive(name, default, unit):
+    """The rule for every number: unset/empty -> default, else a positive whole number."""
+    raw = _text(name)
+    if not raw:
+        return int(default)
+    try:
+        value = int(float(raw))
+    except (ValueError, OverflowError):
+        value = 0
+    if value <= 0:
+        raise ValueError(f"${name} is {raw!r}; expected a positive number of {unit}")
+    return value
+
+
+def cell_timeout():
+    """Seconds per executed cell (``$COURSE_CELL_TIMEOUT``)."""
+    return _positive(CELL_TIMEOUT, DEFAULT_CELL_TIMEOUT, "seconds")
+
+
+def submission_timeout():
+    """Seconds per submission (``$COURSE_SUBMISSION_TIMEOUT``)."""
+    return _positive(SUBMISSION_TIMEOUT, DEFAULT_SUBMISSION_TIMEOUT, "seconds")
+
+
+def memory_limit_mb():
+    """Address space of a sandboxed kernel in MB (``$COURSE_MEMORY_LIMIT_MB``)."""
+    return _positive(MEMORY_LIMIT_MB, DEFAULT_MEMORY_LIMIT_MB, "megabytes")
+
+
+def cpu_limit_s():
+    """CPU seconds of a sandboxed kernel (``$COURSE_CPU_LIMIT_S``)."""
+    return _positive(CPU_LIMIT_S, DEFAULT_CPU_LIMIT_S, "seconds")
+
+
+def file_limit_mb():
+    """Largest file a sandboxed kernel may write, in MB (``$COURSE_FILE_LIMIT_MB``)."""
+    return _positive(FILE_LIMIT_MB, DEFAULT_FILE_LIMIT_MB, "megabytes")
+
+
+def grading_kernel():
+    """Name of the kernel that runs submissions (``$COURSE_GRADING_KERNEL``)."""
+    return _text(GRADING_KERNEL) or DEFAULT_GRADING_KERNEL
+
+
+def check_seed():
+    """``$COURSE_CHECK_SEED`` as set by ``python -m grader autograde``, or None."""
+    return _text(CHECK_SEED) or None
+
+
+def mnist_dir():
+    """``$MNIST_DIR`` (a path as written), or None when unset."""
+    return _text(MNIST_DIR) or None
