@@ -270,3 +270,19 @@ def test_xavier_statistics_do_not_fail_a_correct_init_by_chance():
                    for c in cases_for("xavier_init", seed=str(seed))]
         verdict = verify("xavier_init", str(seed), False, outputs)
         assert verdict.passed, verdict.message
+
+
+def test_every_model_the_notebooks_call_by_name_is_a_flagged_reference():
+    """helpers.linear holds complete solutions of graded exercises (the experiments call
+    them by name): a solution cell calling one must be flagged like any reference."""
+    import inspect
+
+    from checker.lessons import EXERCISES
+    from helpers import linear
+
+    referenced = {ref for ex in EXERCISES.values() for ref in ex.references}
+    public = {f"helpers.linear.{name}" for name, obj in vars(linear).items()
+              if inspect.isfunction(obj) and obj.__module__ == linear.__name__ and not name.startswith("_")}
+    assert public, "helpers.linear has no functions?"
+    missing = sorted(public - referenced - {"helpers.linear.softmax_predict"})
+    assert missing == [], f"not in any exercise's references: {missing}"

@@ -198,7 +198,8 @@ class LogisticLossGrad(Exercise):
     """``logistic_loss_grad(w, X, t) -> (loss, dw)``, mean binary cross-entropy."""
     name = "logistic_loss_grad"
     functions = ("logistic_loss_grad",)
-    references = ("helpers.losses.binary_cross_entropy",)
+    references = ("helpers.losses.binary_cross_entropy", "helpers.linear.logistic_loss_grad",
+                  "helpers.linear.logistic_loss")
 
     def cases(self, rng):
         cases = []

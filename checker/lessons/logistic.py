@@ -70,7 +70,7 @@ class LogisticPredict(Exercise):
     """``logistic_predict(w, X) -> labels``, int 0/1, 1 where sigmoid(X @ w) >= 0.5."""
     name = "logistic_predict"
     functions = ("logistic_predict",)
-    references = ("helpers.activations.sigmoid",)
+    references = ("helpers.activations.sigmoid", "helpers.linear.logistic_predict")
 
     def cases(self, rng):
         cases = []

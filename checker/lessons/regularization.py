@@ -24,7 +24,8 @@ class RegularizedLogisticLossGrad(Exercise):
     name = "regularized_logistic_loss_grad"
     functions = ("regularized_logistic_loss_grad",)
     references = ("helpers.losses.binary_cross_entropy", "helpers.regularization.penalty",
-                  "helpers.regularization.l2_penalty", "helpers.regularization.l1_penalty")
+                  "helpers.regularization.l2_penalty", "helpers.regularization.l1_penalty",
+                  "helpers.linear.logistic_loss_grad")
 
     def cases(self, rng):
         cases = []

@@ -73,7 +73,8 @@ class SoftmaxRegressionLossGrad(Exercise):
     name = "softmax_regression_loss_grad"
     functions = ("softmax_regression_loss_grad",)
     references = ("helpers.losses.softmax_cross_entropy", "helpers.layers.dense_forward",
-                  "helpers.layers.dense_backward", "helpers.regularization.l2_penalty")
+                  "helpers.layers.dense_backward", "helpers.regularization.l2_penalty",
+                  "helpers.linear.softmax_loss_grad", "helpers.linear.softmax_loss")
 
     def cases(self, rng):
         cases = []
