@@ -23,7 +23,7 @@ import sqlalchemy.exc
 from nbgrader.api import Gradebook
 
 from grader import report as report_mod
-from grader import leaks, sandbox, settings
+from grader import grading_cells, leaks, sandbox, settings
 from grader.preprocessors import (
     BEGIN_HIDDEN,
     gradebook_url,
@@ -124,7 +124,7 @@ def run_nbgrader(args, root, env=None, timeout=None):
     """Run ``nbgrader *args`` in ``root``; on timeout kill it with its kernels.
 
     Returns a ProcessResult (combined stdout/stderr); never raises for a failed run."""
-    cmd = [sys.executable, "-m", "nbgrader", *args]
+    cmd = [sys.executable, "-m", "grader.nbgrader_run", *args]   # nbgrader, started faster
     start = time.monotonic()
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as log:
         proc = subprocess.Popen(cmd, cwd=root, env=env or nbgrader_env(), stdout=log,
@@ -315,13 +315,14 @@ def _zero_fill(root, job, notebooks, reason):
             stale.unlink()
 
 
-def _run_job(root, job, env, timeout, kernel):
+def _run_job(root, job, env, timeout, kernel, extra_args=()):
     # Records describe the latest grading only.
     shutil.rmtree(record_path(root, job.student, job.assignment, "-").parent, ignore_errors=True)
     if not job.notebooks:
         return job
     args = ["autograde", job.assignment, "--student", job.student, "--force",
-            "--Autograde.create_student=False", f"--GradingExecute.kernel_name={kernel}"]
+            "--Autograde.create_student=False", f"--GradingExecute.kernel_name={kernel}",
+            *extra_args]
     if job.invalid:
         # nbgrader takes one notebook glob; grade the readable notebooks one by one.
         results = []
@@ -336,18 +337,22 @@ def _run_job(root, job, env, timeout, kernel):
 
 
 def autograde(root, jobs=1, unsafe=False, students=None, assignments=None,
-              timeout=None, cell_timeout=None, log=print):
+              timeout=None, cell_timeout=None, log=print, cells=None):
     """Grade every submission under submitted/ (or the given students/assignments).
 
     One ``nbgrader autograde`` process per (student, assignment), ``jobs`` at a time,
     each killed after ``timeout`` seconds (with its kernel); students are created in the
     gradebook first, serially. Unreadable notebooks and failed processes get 0 with a
     reason. Returns the report dict (see grader.report) and writes it to
-    build/grading/report.json.
+    build/grading/report.json. ``cells``: the grading mode, "graded" (default: the
+    graded cells and what they need) or "all" (grader/grading_cells.py).
     """
     root = Path(root)
     if jobs < 1:
         raise GradingError(f"--jobs must be at least 1, got {jobs}")
+    cells = cells or grading_cells.DEFAULT_MODE
+    if cells not in grading_cells.MODES:
+        raise GradingError(f"--cells must be one of {', '.join(grading_cells.MODES)}, got {cells!r}")
     kernel = sandbox_kernel(unsafe, log)
     try:
         cell_timeout = int(cell_timeout or settings.cell_timeout())
@@ -363,9 +368,9 @@ def autograde(root, jobs=1, unsafe=False, students=None, assignments=None,
     seed = str(secrets.randbelow(2**31 - 1) + 1)
     work = _prepare_jobs(root, pairs, log)
     log(f"grading {len(work)} submission(s), {jobs} at a time, kernel {kernel}, seed {seed}, "
-        f"{cell_timeout} s per cell, {timeout:.0f} s per submission")
+        f"{cell_timeout} s per cell, {timeout:.0f} s per submission, grading mode {cells!r}")
     started = time.monotonic()
-    done = _run_jobs(root, work, jobs, kernel, seed, cell_timeout, timeout)
+    done = _run_jobs(root, work, jobs, kernel, seed, cell_timeout, timeout, cells)
     elapsed = time.monotonic() - started
     _zero_fill_failures(root, done, timeout)
 
@@ -392,7 +397,7 @@ def _register_students(root, pairs):
             gb.update_or_create_student(student)
 
 
-def _run_jobs(root, work, jobs, kernel, seed, cell_timeout, timeout):
+def _run_jobs(root, work, jobs, kernel, seed, cell_timeout, timeout, cells="graded"):
     """Run every job, ``jobs`` at a time, each nbgrader process with the grading
     environment and a Jupyter runtime folder of its own; returns the finished jobs."""
     runtime = Path(tempfile.mkdtemp(prefix="coursepack-grading-"))
@@ -405,7 +410,7 @@ def _run_jobs(root, work, jobs, kernel, seed, cell_timeout, timeout):
             "COURSE_MODE": "quick",
             "JUPYTER_RUNTIME_DIR": str(runtime / f"{job.student}--{job.assignment}"),
         })
-        return _run_job(root, job, env, timeout, kernel)
+        return _run_job(root, job, env, timeout, kernel, [f"--GradingExecute.cells={cells}"])
 
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
