@@ -54,8 +54,11 @@ GRADEBOOK_BUSY_TIMEOUT = 120
 
 
 def gradebook_url(course_root):
-    """SQLAlchemy URL of the course's gradebook.db, with a generous SQLite busy timeout."""
-    return f"sqlite:///{Path(course_root) / 'gradebook.db'}?timeout={GRADEBOOK_BUSY_TIMEOUT}"
+    """SQLAlchemy URL of the course's gradebook: ``$COURSE_DB_URL`` (PostgreSQL) if set,
+    else gradebook.db at the root with a generous SQLite busy timeout (grader/gradebook.py)."""
+    from grader import gradebook
+
+    return gradebook.url(course_root)
 
 
 # ---------------------------------------------------------------------------------------
