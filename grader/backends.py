@@ -502,6 +502,13 @@ def _run_slurm(run, pending, cap, opts, bar, wait, log):
         raise _pipeline().GradingError(f"the slurm backend needs Slurm's client commands: {problem}")
     active, _ = _active_jobs(run)
     covered = {i for j in active for i in j["indices"]}
+    # Arrays of this run that ended while nobody waited: their lost tasks get 0 with
+    # Slurm's reason first (as if we had waited), then they are submitted again.
+    ended = [j for j in run.slurm_jobs if j not in active]
+    lost = [i for i in pending if i not in covered and run.result(i) is None
+            and any(i in j["indices"] for j in ended)]
+    if lost:
+        _settle_lost_tasks(run, ended, lost, log)
     todo = [i for i in pending if i not in covered]
     if active:
         log(f"waiting for the array job(s) {', '.join(j['id'] for j in active)} of this run, "

@@ -276,3 +276,23 @@ def test_a_submission_cannot_choose_what_is_skipped(modes_course):
     assert "own cell ran" in ran and "Timeout" in ran and gc.NOTE not in ran
     assert any("time limit" in f or "timeout" in f.lower() for f in got["own-mark"]["flags"]), got["own-mark"]
     assert gc.NOTE in outputs("tail-loop", "while True") and got["tail-loop"]["flags"] == []
+
+
+def test_bench_prints_the_per_notebook_seconds(tmp_path, monkeypatch):
+    """make bench's grading part: grader.throughput's per-notebook seconds and grading
+    mode reach bench.json and the printed table (a fake measurement: no timing here)."""
+    import bench.speed as speed
+    from grader import throughput
+
+    fake = {"grading_per_min_jobs1": 12.0, "grading_per_min_jobs2": 20.0,
+            "grading_speedup_jobs2": 1.67, "grading_seconds_jobs1": 50.0,
+            "grading_seconds_jobs2": 30.0, "grading_submissions": 10, "grading_students": 2,
+            "grading_assignments": ["02_logistic"], "grading_kernel": "k", "grading_cells": "graded",
+            "grading_seconds_per_notebook": {"02_logistic": 5.1, "05_mlp": 6.2}}
+    monkeypatch.setattr(throughput, "measure", lambda **kw: dict(fake))
+    result = speed.run(quick=True, output=tmp_path / "bench.json", with_torch=False,
+                       single_thread=False, grading=True)
+    assert json.loads((tmp_path / "bench.json").read_text())["grading_seconds_per_notebook"] == \
+        fake["grading_seconds_per_notebook"]
+    text = speed.format_table(result)
+    assert "grading mode graded" in text and "02_logistic 5.1" in text and "05_mlp 6.2" in text
