@@ -534,9 +534,16 @@ def _run_slurm(run, pending, cap, opts, bar, wait, log):
         if not any(queue.get(j["id"]) for j in watched):
             break
         time.sleep(opts.poll)
-    # Outcomes of tasks that just ended may take a moment to show on a shared file system.
+    # The outcome of a task that ended normally may take a moment to show on a shared file
+    # system; a task Slurm cancelled, timed out or lost has none to wait for.
+    ended_early = set()
+    for j in watched:
+        for task, state in final_states(j["id"]).items():
+            if not state.startswith(("COMPLETED", "FAILED")):
+                ended_early.add(task + int(j.get("offset", 0)))
     deadline = time.monotonic() + RESULT_GRACE_S
-    while any(run.result(i) is None for i in waiting) and time.monotonic() < deadline:
+    while any(run.result(i) is None and i not in ended_early for i in waiting) \
+            and time.monotonic() < deadline:
         time.sleep(1.0)
     _settle_lost_tasks(run, watched, waiting, log)
     finished = [i for i in range(len(run.jobs)) if run.is_done(i)]
