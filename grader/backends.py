@@ -27,7 +27,6 @@ Nothing here schedules: Slurm does, through sbatch, squeue, scontrol and scancel
 Interrupted runs resume (grader/runs.py); both backends show the same progress display
 (grader/progress.py) and end with the same report.
 """
-import os
 import shlex
 import shutil
 import socket
@@ -40,7 +39,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import runs
+from grader import runs, settings
 from grader.progress import Progress
 
 BACKENDS = ("local", "slurm")
@@ -48,7 +47,6 @@ DEFAULT_JOBS = {"local": 1, "slurm": 32}
 SLURM_TOOLS = ("sbatch", "squeue", "scontrol", "scancel")
 SLURM_TIMEOUT_S = 60          # for one sbatch/squeue/scontrol call
 RESULT_GRACE_S = 30           # a finished task's outcome may take a moment to be visible (NFS)
-TASK_OFFSET_VAR = "COURSEPACK_TASK_OFFSET"
 
 
 def default_jobs(backend):
@@ -417,7 +415,7 @@ def submit(run, indices, opts, cap):
         offset = chunk[0] if chunk[-1] > limit else 0
         args = _sbatch_args(run, opts, cap) + [
             f"--array={_ranges(i - offset for i in chunk)}%{cap}",
-            f"--export=ALL,{TASK_OFFSET_VAR}={offset}"]
+            f"--export=ALL,{settings.TASK_OFFSET}={offset}"]
         if previous:
             args.append(f"--dependency=afterany:{previous}")
         proc = _slurm_call(args + [str(script)], "submitting the grading array")
@@ -591,10 +589,12 @@ def task_main(root, run_id, index=None):
     except FileNotFoundError as exc:
         raise GradingError(str(exc)) from None
     if index is None:
-        raw = os.environ.get("SLURM_ARRAY_TASK_ID", "").strip()
-        if not raw.isdigit():
-            raise GradingError("no --index and no $SLURM_ARRAY_TASK_ID: which job of the run?")
-        index = int(raw) + int(os.environ.get(TASK_OFFSET_VAR, "0") or 0)
+        try:
+            index = settings.array_task_index()
+        except ValueError as exc:
+            raise GradingError(str(exc)) from None
+        if index is None:
+            raise GradingError(f"no --index and no ${settings.ARRAY_TASK_ID}: which job of the run?")
     if not 0 <= index < len(run.jobs):
         raise GradingError(f"run {run_id} has {len(run.jobs)} jobs; there is no job {index}")
     outcome = run_task(run, index, check_node=True)

@@ -37,7 +37,7 @@ import subprocess
 import time
 from pathlib import Path
 
-ENV = "COURSE_DB_URL"
+ENV = "COURSE_DB_URL"                # read by grader.settings.db_url
 SQLITE_BUSY_TIMEOUT = 120            # seconds a connection waits for another writer
 SUPPORTED = ("sqlite", "postgresql")
 TRIAL_DIR = Path("build") / "postgres"
@@ -62,7 +62,9 @@ def sqlite_url(course_root):
 def configured_url():
     """``$COURSE_DB_URL`` checked (None when unset or empty); GradebookError names the
     variable when it is not a usable URL."""
-    raw = os.environ.get(ENV, "").strip()
+    from grader import settings
+
+    raw = settings.db_url()
     if not raw:
         return None
     return normalise(raw, f"${ENV}")
