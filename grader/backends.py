@@ -177,8 +177,7 @@ def run_task(run, index, check_node=False):
 
 
 def _failed(run, indices):
-    return sum(1 for i in indices if (run.result(i) or {}).get("failed")
-               or ((run.result(i) or {}).get("complete") is False))
+    return sum(1 for i in indices if _is_failed(run.result(i)))
 
 
 # ---------------------------------------------------------------------------------------
@@ -250,7 +249,8 @@ def grade(root, work, backend, jobs, kernel, cell_timeout, timeout, cells, limit
     log(f"grading {len(pending)} submission(s), {jobs} at a time ({backend}), kernel {kernel}, "
         f"seed {run.seed}, {cell_timeout} s per cell, {timeout:.0f} s per submission, "
         f"grading mode {cells!r}")
-    finished_before = [i for i in range(total) if i not in set(pending)]
+    waiting = set(pending)
+    finished_before = [i for i in range(total) if i not in waiting]
     bar = Progress(total, done=len(finished_before), failed=_failed(run, finished_before), log=log,
                    enabled=progress)
     started = time.monotonic()
@@ -283,33 +283,39 @@ def grade(root, work, backend, jobs, kernel, cell_timeout, timeout, cells, limit
 # ---------------------------------------------------------------------------------------
 # local
 
+def _is_failed(outcome):
+    return bool(outcome) and (bool(outcome.get("failed")) or outcome.get("complete") is False)
+
+
 def _run_local(run, indices, jobs, bar):
     lock = threading.Lock()
-    state = {"running": 0}
-    finished = [i for i in range(len(run.jobs)) if i not in set(indices)]
+    wanted = set(indices)
+    finished = [i for i in range(len(run.jobs)) if i not in wanted]
+    state = {"running": 0, "failed": _failed(run, finished)}
+
+    def refresh():
+        with lock:
+            bar.update(done=len(finished), failed=state["failed"], running=state["running"])
 
     def task(index):
         with lock:
             state["running"] += 1
-        bar_refresh()
+        refresh()
         try:
             return run_task(run, index)
         finally:
             with lock:
                 state["running"] -= 1
 
-    def bar_refresh():
-        with lock:
-            bar.update(done=len(finished), failed=_failed(run, finished), running=state["running"])
-
     pool = ThreadPoolExecutor(max_workers=jobs)
     futures = {pool.submit(task, i): i for i in indices}
     try:
         for future in as_completed(futures):
-            index = futures[future]
-            future.result()          # an exception here is a bug of the pack: let it show
-            finished.append(index)
-            bar_refresh()
+            outcome = future.result()      # an exception here is a bug of the pack: let it show
+            with lock:
+                finished.append(futures[future])
+                state["failed"] += _is_failed(outcome)
+            refresh()
     except KeyboardInterrupt:
         for future in futures:
             future.cancel()
@@ -524,11 +530,17 @@ def _run_slurm(run, pending, cap, opts, bar, wait, log):
     ours = {j["id"] for j in active} | set(ids)
     watched = [j for j in run.slurm_jobs if j["id"] in ours]
     waiting = sorted({i for j in watched for i in j["indices"]} & set(pending))
+    seen = {}          # index -> outcome, once complete (not read again)
+    for i in range(len(run.jobs)):
+        if i not in waiting and run.is_done(i):
+            seen[i] = run.result(i)
     while True:
         queue = _queue([j["id"] for j in watched])
         running = sum(1 for j in watched for t, s in queue.get(j["id"], {}).items() if s == "RUNNING")
-        finished = [i for i in range(len(run.jobs)) if run.is_done(i)]
-        bar.update(done=len(finished), failed=_failed(run, finished), running=running)
+        for i in waiting:
+            if i not in seen and run.is_done(i):
+                seen[i] = run.result(i)
+        bar.update(done=len(seen), failed=sum(_is_failed(o) for o in seen.values()), running=running)
         if not any(queue.get(j["id"]) for j in watched):
             break
         time.sleep(opts.poll)

@@ -211,14 +211,14 @@ def _fixture_source():
         new_code_cell("def sigmoid(z):\n    ### BEGIN SOLUTION\n    z = np.asarray(z, dtype=float)\n"
                       "    e = np.exp(-np.abs(z))\n    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))\n"
                       "    ### END SOLUTION", metadata=_meta("sigmoid-solution", solution=True)),
-        new_code_cell("from helpers.checks import check\ncheck(\"sigmoid\", sigmoid)",
+        new_code_cell("from checker import check\ncheck(\"sigmoid\", sigmoid)",
                       metadata=_meta("test-sigmoid", grade=True, locked=True, points=1)),
         new_code_cell("SLOW = sum(range(10))\nprint(SLOW)",
                       metadata={**_meta("experiment", locked=True), "coursepack": {"grading": "skip"}}),
         new_code_cell("def l2_penalty(w, lam):\n    ### BEGIN SOLUTION\n"
                       "    return 0.5 * lam * np.sum(w ** 2), lam * w\n    ### END SOLUTION",
                       metadata=_meta("l2_penalty-solution", solution=True)),
-        new_code_cell("from helpers.checks import check\ncheck(\"l2_penalty\", l2_penalty)",
+        new_code_cell("from checker import check\ncheck(\"l2_penalty\", l2_penalty)",
                       metadata=_meta("test-l2_penalty", grade=True, locked=True, points=2)),
         new_code_cell("print('the lecture demo')", metadata=_meta("demo", locked=True)),
     ]
