@@ -7,6 +7,9 @@
 #   make reproduce  every solution notebook in full mode -> build/results.json, build/REPORT.md
 #   make bench      speed benchmark -> build/bench.json
 #   make release | autograde [JOBS=N] [UNSAFE=1] | feedback | grades   (tutors, nbgrader)
+#   make autograde BACKEND=local|slurm [JOBS=N] [STUDENT=id] [ASSIGNMENT=a] [NOWAIT=1]
+#                  [RESTART=1] [CELLS=all] [PARTITION=p] [ACCOUNT=a]   (grader/backends.py)
+#   make gradebook-postgres | gradebook-postgres-stop | gradebook-migrate TO=url
 #   make collect FROM=download.zip LMS=canvas|moodle|blackboard [ROSTER=roster.csv]
 #   make grades FORMAT=canvas|moodle|csv     the file the LMS imports (default csv)
 #   make hub COURSE=id ROSTER=roster.csv     a course hub on this machine (root; hub/README.md)
@@ -15,7 +18,6 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-JOBS   ?= 1
 DIR    ?= notebooks
 FORMAT ?= csv
 
@@ -28,7 +30,7 @@ ifeq ($(origin MNIST_DIR),undefined)
   endif
 endif
 
-PHONY_EXTRA := doctor system-packages collect roster hub hub-stop
+PHONY_EXTRA := doctor system-packages collect roster hub hub-stop gradebook-postgres gradebook-postgres-stop gradebook-migrate
 .PHONY: $(PHONY_EXTRA) venv demo test lab reproduce bench release autograde feedback grades sandbox-check clean
 
 venv: $(STAMP)
@@ -69,7 +71,23 @@ release: $(STAMP)
 	$(PY) -m grader release
 
 autograde: $(STAMP)
-	$(PY) -m grader autograde --jobs $(JOBS) $(if $(UNSAFE),--unsafe,)
+	$(PY) -m grader autograde $(if $(JOBS),--jobs $(JOBS),) $(if $(UNSAFE),--unsafe,) \
+	  $(if $(BACKEND),--backend $(BACKEND),) $(foreach s,$(STUDENT),--student $(s)) \
+	  $(foreach a,$(ASSIGNMENT),--assignment $(a)) $(if $(NOWAIT),--no-wait,) \
+	  $(if $(RESTART),--restart,) $(if $(CELLS),--cells $(CELLS),) \
+	  $(if $(PARTITION),--partition $(PARTITION),) $(if $(ACCOUNT),--account $(ACCOUNT),)
+
+# The gradebook in PostgreSQL ($$COURSE_DB_URL; grader/gradebook.py): a private trial
+# cluster in build/postgres/ (PGDIR=... elsewhere), and the SQLite gradebook copied there.
+gradebook-postgres: $(STAMP)
+	$(PY) -m grader gradebook postgres-start $(if $(PGDIR),--dir $(PGDIR),)
+
+gradebook-postgres-stop: $(STAMP)
+	$(PY) -m grader gradebook postgres-stop $(if $(PGDIR),--dir $(PGDIR),)
+
+gradebook-migrate: $(STAMP)
+	@test -n "$(TO)" || { echo "usage: make gradebook-migrate TO=postgresql://user@host:port/db"; exit 2; }
+	$(PY) -m grader gradebook migrate --to "$(TO)"
 
 feedback: $(STAMP)
 	$(PY) -m grader feedback

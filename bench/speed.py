@@ -370,6 +370,10 @@ def format_table(result):
         lines.append(f"  JOBS=1 {result['grading_per_min_jobs1']:8.2f} /min   "
                      f"JOBS=2 {result['grading_per_min_jobs2']:8.2f} /min   "
                      f"speed-up {result['grading_speedup_jobs2']:.2f}")
+        per = result.get("grading_seconds_per_notebook") or {}     # grader.throughput
+        if per:
+            lines.append(f"  seconds per submission, JOBS=1 (grading mode {result.get('grading_cells')}): "
+                         + ", ".join(f"{a} {s:.1f}" for a, s in per.items()))
     load = result["machine"]["loadavg_before"][0], result["machine"]["loadavg_after"][0]
     lines.append(f"  load average before/after: {load[0]:.2f} / {load[1]:.2f} "
                  f"on {result['machine']['cpus']} CPUs")

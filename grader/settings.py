@@ -10,6 +10,9 @@
 | ``COURSE_GRADING_KERNEL``   | kernel that runs submissions                  | ``coursepack-sandbox`` |
 | ``COURSE_CHECK_SEED``       | seed of the checks (else a fresh random one)  | unset                |
 | ``MNIST_DIR``               | MNIST folder mounted in the sandbox           | unset (data/mnist/)  |
+| ``COURSE_DB_URL``           | the gradebook (SQLAlchemy URL; grader.gradebook) | gradebook.db, SQLite |
+| ``SLURM_ARRAY_TASK_ID``     | set by Slurm: the array task a grading task is | unset                |
+| ``COURSEPACK_TASK_OFFSET``  | added to it (runs split into several arrays)  | 0                    |
 
 Numbers: unset or empty gives the default; anything else must be a positive number
 (decimals are cut to whole units), or ValueError names the variable and what it holds.
@@ -25,6 +28,9 @@ FILE_LIMIT_MB = "COURSE_FILE_LIMIT_MB"
 GRADING_KERNEL = "COURSE_GRADING_KERNEL"
 CHECK_SEED = "COURSE_CHECK_SEED"
 MNIST_DIR = "MNIST_DIR"
+DB_URL = "COURSE_DB_URL"
+ARRAY_TASK_ID = "SLURM_ARRAY_TASK_ID"
+TASK_OFFSET = "COURSEPACK_TASK_OFFSET"
 
 DEFAULT_CELL_TIMEOUT = 120
 DEFAULT_SUBMISSION_TIMEOUT = 1200
@@ -91,3 +97,22 @@ def check_seed():
 def mnist_dir():
     """``$MNIST_DIR`` (a path as written), or None when unset."""
     return _text(MNIST_DIR) or None
+
+
+def db_url():
+    """``$COURSE_DB_URL`` as written (grader.gradebook checks it), or None when unset."""
+    return _text(DB_URL) or None
+
+
+def array_task_index():
+    """The grading task's job index in its run: ``$SLURM_ARRAY_TASK_ID`` plus
+    ``$COURSEPACK_TASK_OFFSET`` (None when Slurm set no task id); ValueError names the
+    variable that is not a whole number."""
+    raw = _text(ARRAY_TASK_ID)
+    if not raw:
+        return None
+    offset = _text(TASK_OFFSET) or "0"
+    for name, value in ((ARRAY_TASK_ID, raw), (TASK_OFFSET, offset)):
+        if not value.isdigit():
+            raise ValueError(f"${name} is {value!r}; expected a whole number")
+    return int(raw) + int(offset)

@@ -10,7 +10,14 @@ with warm caches. A "submission" is one student's notebook of one assignment.
 Returns, for ``jobs=(1, 2)``:
 ``{"grading_per_min_jobs1", "grading_per_min_jobs2", "grading_speedup_jobs2",
 "grading_seconds_jobs1", "grading_seconds_jobs2", "grading_submissions",
-"grading_students", "grading_assignments", "grading_kernel"}``.
+"grading_students", "grading_assignments", "grading_kernel", "grading_cells",
+"grading_seconds_per_notebook"}``; the last is, per assignment, the mean seconds one
+submission took at the first ``jobs`` value (its nbgrader process, start to end).
+``cells`` is the grading mode (grader/grading_cells.py): "graded" (the default, what
+``make autograde`` does) or "all" (every cell, as before the grading mode existed).
+
+``python -m grader.throughput [--cells all|graded] [--jobs 1 2] [--students N]
+[--assignment A ...]`` prints the same dict as JSON.
 """
 import copy
 import json
@@ -63,7 +70,7 @@ def build_course(dest, assignments=None, students=2, repo=REPO):
     return dest, assignments, ids
 
 
-def measure(jobs=(1, 2), students=2, assignments=None, unsafe=False, log=print):
+def measure(jobs=(1, 2), students=2, assignments=None, unsafe=False, log=print, cells="graded"):
     """Time ``autograde`` of a throw-away course at each ``jobs`` value (see the module
     docstring for the returned keys). Every submission must get full marks, else
     RuntimeError (a throughput of failing runs means nothing)."""
@@ -77,12 +84,20 @@ def measure(jobs=(1, 2), students=2, assignments=None, unsafe=False, log=print):
         root, names, ids = build_course(Path(tmp) / "course", assignments, students)
         n = len(names) * len(ids)
         # Warm-up (not timed): caches, the kernelspec, the sandbox check.
-        pipeline.autograde(root, jobs=1, unsafe=unsafe, students=ids[:1], assignments=names[:1], log=quiet)
-        out = {"grading_submissions": n, "grading_students": len(ids), "grading_assignments": names}
+        pipeline.autograde(root, jobs=1, unsafe=unsafe, students=ids[:1], assignments=names[:1], log=quiet,
+                           cells=cells)
+        out = {"grading_submissions": n, "grading_students": len(ids), "grading_assignments": names,
+               "grading_cells": cells}
         for j in jobs:
             start = time.perf_counter()
-            report = pipeline.autograde(root, jobs=j, unsafe=unsafe, log=quiet)
+            report = pipeline.autograde(root, jobs=j, unsafe=unsafe, log=quiet, cells=cells, restart=True)
             seconds = time.perf_counter() - start
+            if "grading_seconds_per_notebook" not in out:
+                per = {}
+                for row in report["submissions"]:
+                    per.setdefault(row["assignment"], []).append(row["seconds"])
+                out["grading_seconds_per_notebook"] = {a: round(sum(v) / len(v), 1)
+                                                       for a, v in sorted(per.items())}
             bad = [f"{r['student']}/{r['assignment']}: {r['auto_score']}/{r['auto_max']}"
                    for r in report["submissions"] if r["auto_score"] != r["auto_max"]]
             if bad:
@@ -98,5 +113,20 @@ def measure(jobs=(1, 2), students=2, assignments=None, unsafe=False, log=print):
     return out
 
 
+def main(argv=None):
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m grader.throughput",
+                                     description="grading throughput of the pack's notebooks")
+    parser.add_argument("--cells", default="graded", choices=("graded", "all"), help="grading mode")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="JOBS values to time")
+    parser.add_argument("--students", type=int, default=2, help="full-marks students per assignment")
+    parser.add_argument("--assignment", action="append", default=None, help="only this assignment")
+    parser.add_argument("--unsafe", action="store_true", help="no sandbox (trusted notebooks only)")
+    args = parser.parse_args(argv)
+    print(json.dumps(measure(jobs=tuple(args.jobs), students=args.students, assignments=args.assignment,
+                             unsafe=args.unsafe, cells=args.cells), indent=1))
+
+
 if __name__ == "__main__":
-    print(json.dumps(measure(), indent=1))
+    main()
