@@ -135,16 +135,27 @@ def adam_uncorrected_inplace(w, dw, config=None):
     np.subtract(w, s, out=w)
 
 
-def train_steps(model, X, y, rule, config, steps, batch_size=64, seed=0, desc=None):
+def train_steps(model, X, y, rule, config, steps, batch_size=64, seed=0, desc=None,
+                hold=None, eval_every=10):
     """``steps`` minibatch updates of ``model`` with the in-place ``rule(theta, grad,
     config)`` (e.g. ``helpers.optim.adam_inplace`` or :func:`adam_uncorrected_inplace`).
 
     Minibatches follow ``np.random.default_rng(seed)``, a fresh permutation of the rows
-    per pass over X. ``config`` is changed (it holds the rule's state). Returns the
-    minibatch losses, an array (steps,). A non-finite loss raises FloatingPointError.
+    per pass over X. ``config`` is changed (it holds the rule's state). ``hold``: optional
+    ``(X_hold, y_hold)``, whose mean loss is measured before the first step and after every
+    ``eval_every`` steps (and the last). Returns a dict: ``batch_loss`` (steps,),
+    ``hold_step`` and ``hold_loss`` (lists; empty without ``hold``). A non-finite loss
+    raises FloatingPointError.
     """
     rng = np.random.default_rng(seed)
-    losses_ = np.empty(steps)
+    out = {"batch_loss": np.empty(steps), "hold_step": [], "hold_loss": []}
+
+    def measure(step):
+        if hold is not None:
+            out["hold_step"].append(step)
+            out["hold_loss"].append(model.evaluate(*hold)[0])
+
+    measure(0)
     order, pos = rng.permutation(len(X)), 0
     for step in tqdm(range(steps), desc=desc, leave=False, disable=desc is None):
         if pos + batch_size > len(order):
@@ -155,8 +166,11 @@ def train_steps(model, X, y, rule, config, steps, batch_size=64, seed=0, desc=No
         if not math.isfinite(loss):
             raise FloatingPointError(f"loss {loss} at step {step}")
         rule(model.theta, model.grad, config)
-        losses_[step] = loss
-    return losses_
+        out["batch_loss"][step] = loss
+        if (step + 1) % eval_every == 0 or step + 1 == steps:
+            if not out["hold_step"] or out["hold_step"][-1] != step + 1:
+                measure(step + 1)
+    return out
 
 
 def adam_step_ratio(t, beta1=0.9, beta2=0.999):

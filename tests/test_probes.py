@@ -112,6 +112,12 @@ def test_train_steps_lowers_the_loss_with_either_adam():
     y = (X[:, 0] > 0).astype(np.int64)
     for rule in (optim.adam_inplace, probes.adam_uncorrected_inplace):
         model = mlp.MLP((10, 16, 2), seed=0)
-        losses = probes.train_steps(model, X, y, rule, {"learning_rate": 1e-2}, steps=60,
-                                    batch_size=20, seed=0)
+        out = probes.train_steps(model, X, y, rule, {"learning_rate": 1e-2}, steps=60,
+                                 batch_size=20, seed=0, hold=(X[:50], y[:50]), eval_every=25)
+        losses = out["batch_loss"]
         assert losses.shape == (60,) and losses[-10:].mean() < losses[:10].mean()
+        assert out["hold_step"] == [0, 25, 50, 60]
+        assert out["hold_loss"][-1] < out["hold_loss"][0]
+        assert out["hold_loss"][-1] == pytest.approx(model.evaluate(X[:50], y[:50])[0])
+    assert probes.train_steps(mlp.MLP((10, 4, 2)), X, y, optim.sgd_inplace, {"learning_rate": 0.1},
+                              steps=3, batch_size=20)["hold_step"] == []
