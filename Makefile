@@ -10,6 +10,8 @@
 #   make collect FROM=download.zip LMS=canvas|moodle|blackboard [ROSTER=roster.csv]
 #   make grades FORMAT=canvas|moodle|csv     the file the LMS imports (default csv)
 #   make hub COURSE=id ROSTER=roster.csv     a course hub on this machine (root; hub/README.md)
+#   COURSE_ROOT=dir   the tutor targets (release ... roster) work on that course folder
+#                     (one with nbgrader_config.py) instead of this checkout
 
 PYTHON ?= python3
 VENV   := .venv
@@ -18,6 +20,7 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= 1
 DIR    ?= notebooks
 FORMAT ?= csv
+GRADER := $(PY) -m grader $(if $(COURSE_ROOT),--root "$(COURSE_ROOT)",)
 
 # MNIST: an explicit MNIST_DIR wins; else the shared copy beside the checkout (tests,
 # CI, no network); else helpers.data falls back to data/mnist/ and downloads there.
@@ -66,28 +69,29 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 release: $(STAMP)
-	$(PY) -m grader release
+	$(GRADER) release
 
 autograde: $(STAMP)
-	$(PY) -m grader autograde --jobs $(JOBS) $(if $(UNSAFE),--unsafe,)
+	$(GRADER) autograde --jobs $(JOBS) $(if $(UNSAFE),--unsafe,)
 
 feedback: $(STAMP)
-	$(PY) -m grader feedback
+	$(GRADER) feedback
 
 grades: $(STAMP)
-	$(PY) -m grader export --format $(FORMAT) $(if $(ROSTER),--roster $(ROSTER),)
+	$(GRADER) export --format $(FORMAT) $(if $(ROSTER),--roster $(ROSTER),)
 
 collect: $(STAMP)
 	@test -n "$(FROM)" -a -n "$(LMS)" || { echo "usage: make collect FROM=download.zip LMS=canvas|moodle|blackboard [ROSTER=roster.csv] [ASSIGNMENT=a]"; exit 2; }
-	$(PY) -m grader collect "$(FROM)" --lms $(LMS) $(if $(ROSTER),--roster $(ROSTER),) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT),)
+	$(GRADER) collect "$(FROM)" --lms $(LMS) $(if $(ROSTER),--roster $(ROSTER),) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT),)
 
 roster: $(STAMP)
-	$(PY) -m grader roster $(ROSTER)
+	$(GRADER) roster $(ROSTER)
 
 # The course hub (JupyterHub, real Unix users; run as root): hub/README.md.
+# HUB_OPTS: more options of `python -m hub.setup up` (--port, --home-base, --assignments...).
 hub: $(STAMP)
 	@test -n "$(COURSE)" -a -n "$(ROSTER)" || { echo "usage: sudo make hub COURSE=course-id ROSTER=roster.csv TUTORS=login[,login]"; exit 2; }
-	$(PY) -m hub.setup up --course $(COURSE) --roster $(ROSTER) $(if $(TUTORS),--tutors $(TUTORS),) $(if $(HUB_DIR),--dir $(HUB_DIR),)
+	$(PY) -m hub.setup up --course $(COURSE) --roster $(ROSTER) $(if $(TUTORS),--tutors $(TUTORS),) $(if $(HUB_DIR),--dir $(HUB_DIR),) $(HUB_OPTS)
 
 hub-stop: $(STAMP)
 	$(PY) -m hub.setup down $(if $(HUB_DIR),--dir $(HUB_DIR),)

@@ -20,7 +20,6 @@ import argparse
 import sys
 
 from grader import lms, pipeline, settings
-from grader.export import export_grades
 from grader.roster import RosterError
 
 
@@ -73,8 +72,6 @@ def main(argv=None):
                                cell_timeout=args.cell_timeout)
         elif args.step == "feedback":
             pipeline.feedback(root, students=args.student, assignments=args.assignment)
-        elif args.step == "export":
-            print(f"wrote {export_grades(root, args.to)}")
     except (pipeline.GradingError, lms.LMSError, RosterError) as exc:
         print(f"python -m grader {args.step}: {exc}", file=sys.stderr)
         return 2

@@ -56,8 +56,8 @@ from traitlets import Unicode
 
 from grader import pipeline
 from grader import roster as roster_mod
-from grader.export import export_grades
-from grader.preprocessors import gradebook_url
+from grader.export import export_grades, lms_record_path
+from grader.preprocessors import gradebook_url, read_record, write_record
 from grader.report import submission_scores
 
 LMS_NAMES = ("canvas", "moodle", "blackboard")
@@ -344,8 +344,38 @@ def collect(root, archive, lms, roster_path=None, assignment=None, log=print):
             shutil.rmtree(stage, ignore_errors=True)
     roster_mod.set_lms_ids(root, {e.student: e.lms_user for e in plan.chosen.values() if e.lms_user},
                            log=lambda *_: None)
+    _record_lms_marks(root, plan)
     _log_plan(plan, log)
     return plan
+
+
+LMS_TITLES = {"canvas": "Canvas", "moodle": "Moodle", "blackboard": "Blackboard"}
+
+
+def _record_lms_marks(root, plan):
+    """For each collected student: which files counted and the LMS's late mark, in
+    build/grading/lms/<student>/<assignment>.json (grades.csv's flags show the mark). A
+    new collection of the assignment replaces the student's record, late or not."""
+    by_student = {}
+    for (student, nb), e in sorted(plan.chosen.items()):
+        by_student.setdefault(student, []).append((nb, e))
+    for student, entries in by_student.items():
+        write_record(lms_record_path(root, student, plan.assignment), {
+            "lms": plan.lms, "lms_title": LMS_TITLES[plan.lms],
+            "files": {nb: e.member for nb, e in entries},
+            "late": any(e.late for _, e in entries),
+            "timestamps": {nb: e.timestamp for nb, e in entries if e.timestamp},
+        })
+
+
+def late_marks(root):
+    """[(student, assignment, LMS title)] of the collected submissions an LMS marked late."""
+    found = []
+    for path in sorted((Path(root) / "build" / "grading" / "lms").glob("*/*.json")):
+        rec = read_record(path)
+        if rec.get("late"):
+            found.append((path.parent.name, path.stem, rec.get("lms_title", rec.get("lms", "?"))))
+    return found
 
 
 def _zip_collect(root, stage, plan, roster_path):
@@ -384,6 +414,11 @@ def _install(root, stage, plan):
 def _log_plan(plan, log):
     log(f"{plan.lms} download, assignment {plan.assignment}: {len(plan.chosen)} submission(s) collected, "
         f"{len(plan.superseded)} older, {len(plan.skipped)} file(s) not collected")
+    late = sum(1 for e in plan.chosen.values() if e.late)
+    if late:
+        log(f"  {late} marked LATE by Canvas: no penalty here (the download gives no submission time); "
+            "grades.csv's flags list them, and Canvas applies its own late policy when it imports "
+            "the grades")
     for (student, nb), e in sorted(plan.chosen.items()):
         extra = " (marked LATE by Canvas)" if e.late else ""
         when = f" at {e.timestamp}" if e.timestamp else ""
@@ -528,7 +563,10 @@ def run_step(args, root):
     if args.step == "roster":
         roster_mod.add_to_gradebook(root, roster_mod.read_roster(args.roster or Path(root) / "roster.csv"))
         return True
-    if args.step == "export" and getattr(args, "format", "csv") != "csv":
+    if args.step == "export":
         print(f"wrote {export(root, args.format, args.to, getattr(args, 'roster', None))}")
+        for student, assignment, title in late_marks(root):
+            print(f"  {student}/{assignment}: marked LATE by {title}, not penalised here"
+                  + (f" ({title} applies its late policy on import)" if args.format == "canvas" else ""))
         return True
     return False

@@ -14,14 +14,17 @@ release_feedback, export.
 Checked: scores equal those of the same notebooks graded from submitted/ directly; the
 later of two submissions counts; a submission after the due date is late; a student
 cannot list the inbound folder, read another's submission, home or feedback, or the
-hidden tests; only the course's tutors may open the formgrader; a student removed from
-the course group is refused. Needs root, npm, python3-venv, runuser/useradd and a working
+hidden tests; the formgrader's pages open for the tutor through the hub's login (and show
+the grades), a student is refused and nobody logs in as the grader account; a student
+removed from the course group is refused. Needs root, npm, python3-venv, runuser/useradd and a working
 sandbox: elsewhere it skips with the reason (CI runs it).
 """
 import csv
 import datetime
+import http.cookiejar
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -52,6 +55,9 @@ REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "01_derivations"
 NOTEBOOK = "derivations.ipynb"
 WAIT_S = 120
+# The hub's venv (pinned requirements, JupyterHub) and the proxy are installed here once
+# and copied into each run's hub folder (git-ignored build/; `make clean` removes it).
+SEED_DIR = REPO / "build" / "hub-seed"
 
 
 def hub_problem():
@@ -94,7 +100,8 @@ def hub():
     try:
         course = setup.up(course_id, roster, [tutor], hub_dir, home_base=base / "home",
                           assignments=[ASSIGNMENT], ports=ports,
-                          mnist_dir=os.environ.get("MNIST_DIR", ""), log=lambda *_: None)
+                          mnist_dir=os.environ.get("MNIST_DIR", ""), log=lambda *_: None,
+                          seed_dir=SEED_DIR)
         course = setup.load_course(hub_dir)
         course["_setup_s"] = time.monotonic() - started
         yield setup, course, students, tutor, base
@@ -152,6 +159,39 @@ class Server:
         return body["content"]
 
 
+class Browser:
+    """A user at the hub's login page with a cookie jar, as a browser would be: log in with
+    the trial password, then open pages through the proxy (OAuth redirects followed)."""
+
+    def __init__(self, course, hub_dir):
+        self.base = f"http://127.0.0.1:{course['port']}"
+        self.password = (Path(hub_dir) / "state" / "trial-password").read_text().strip()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def get(self, path, data=None):
+        """(status, final URL, body text) of ``path`` (POST with form ``data``)."""
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        try:
+            with self.opener.open(urllib.request.Request(self.base + path, data=body), timeout=WAIT_S) as r:
+                return r.status, r.url, r.read().decode(errors="replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.url, exc.read().decode(errors="replace")
+
+    def login(self, user):
+        status, _, page = self.get("/hub/login")
+        assert status == 200, page[-500:]
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page)
+        assert xsrf, "no _xsrf field on the hub's login page"
+        status, _, page = self.get("/hub/login", {"username": user, "password": self.password,
+                                                  "_xsrf": xsrf.group(1)})
+        return status, page
+
+
+def page_text(html):
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
 def start_servers(setup, course, users):
     for user in users:
         status, body = setup.api(course, "POST", f"/users/{user}/server")
@@ -206,21 +246,40 @@ def test_course_hub_end_to_end(hub, tmp_path):
     cid, root = course["course"], Path(course["course_root"])
     inbound = Path(course["exchange"]) / cid / "inbound"
 
-    # the formgrader service: the tutor may open it, a student may not even ask for the right
-    status, body = setup.api(course, "POST", f"/users/{tutor}/tokens",
-                             {"scopes": [f"access:services!service={cid}"]})
-    assert status == 201, body
-    req = urllib.request.Request(f"http://127.0.0.1:{course['port']}/services/{cid}/api/status",
-                                 headers={"Authorization": f"token {body['token']}"})
-    with urllib.request.urlopen(req, timeout=WAIT_S) as resp:
-        assert resp.status == 200
+    # the formgrader, as a browser opens it: the tutor logs in and gets its pages (the hub's
+    # OAuth redirects, then formgrader -> manage_assignments); a student is refused by the
+    # hub; nobody logs in as the grader account that runs it
+    hub_dir = Path(course["venv"]).parent
+    tutor_web = Browser(course, hub_dir)
+    assert tutor_web.login(tutor)[0] == 200
+    status, url, page = tutor_web.get(f"/services/{cid}/formgrader")
+    assert status == 200 and url.endswith(f"/services/{cid}/formgrader/manage_assignments"), (status, url)
+    assert "<h1>Manage Assignments</h1>" in page
+    assert 'id="warning-exchange"' not in page and 'id="warning-course-id"' not in page
+    status, _, listing = tutor_web.get(f"/services/{cid}/formgrader/api/assignments")
+    assert status == 200 and [a["name"] for a in json.loads(listing)] == [ASSIGNMENT]
+    student_web = Browser(course, hub_dir)
+    assert student_web.login(s1)[0] == 200
+    status, _, page = student_web.get(f"/services/{cid}/formgrader")
+    assert status == 403 and f"You do not have permission to access JupyterHub service {cid}" in page_text(page)
+    status, _, listing = student_web.get(f"/services/{cid}/formgrader/api/assignments")
+    assert status == 403 and ASSIGNMENT not in listing
+    assert Browser(course, hub_dir).login(course["grader"])[0] == 403
+    # nor with a token: a student may not even ask for the right
     status, _ = setup.api(course, "POST", f"/users/{s1}/tokens", {"scopes": [f"access:services!service={cid}"]})
     assert status in (400, 403)          # "requested scopes exceed the owner's"
 
     # the tutor releases; the students start their servers and fetch
     tutor_run(setup, course, "nbgrader", "release_assignment", ASSIGNMENT)
-    start_servers(setup, course, [s1, s2, s3])
+    start_servers(setup, course, [s1, s2, s3, tutor])
     servers = {u: Server(setup, course, u) for u in (s1, s2, s3)}
+    # JupyterLab's Nbgrader -> Course List of the tutor names the course's formgrader
+    status, courses = Server(setup, course, tutor).call("GET", "/formgraders")
+    assert status == 200 and courses["success"], courses
+    hub_fg = [c for c in courses["value"] if c["kind"] == "jupyterhub"]
+    assert [(c["course_id"], urllib.parse.urlparse(c["url"]).path) for c in hub_fg] == \
+        [(cid, f"/services/{cid}/lab")]
+    setup.api(course, "DELETE", f"/users/{tutor}/server")
     for srv in servers.values():
         fetched = srv.action("fetch")
         assert [a["status"] for a in fetched if a["assignment_id"] == ASSIGNMENT] == ["fetched"]
@@ -282,6 +341,11 @@ def test_course_hub_end_to_end(hub, tmp_path):
     with open(root / "grades.csv", newline="") as fh:
         rows = {r["student_id"]: r for r in csv.DictReader(fh)}
     assert {u: float(rows[u][ASSIGNMENT]) for u in got} == total
+
+    # the formgrader shows the same grades to the tutor (manual grading starts from them)
+    status, _, subs = tutor_web.get(f"/services/{cid}/formgrader/api/submissions/{ASSIGNMENT}")
+    assert status == 200, subs
+    assert {x["student"]: x["score"] for x in json.loads(subs)} == pytest.approx(total)
 
     # late: only s3
     from nbgrader.api import Gradebook
