@@ -7,7 +7,7 @@
 #   make reproduce  every solution notebook in full mode -> build/results.json, build/REPORT.md
 #   make bench      speed benchmark -> build/bench.json
 #   make release | autograde [JOBS=N] [UNSAFE=1] | feedback | grades   (tutors, nbgrader)
-#   make collect FROM=download.zip LMS=canvas|moodle|blackboard [ROSTER=roster.csv]
+#   make collect FROM=download.zip LMS=canvas|moodle|blackboard [ROSTER=roster.csv] [TIMEZONE=tz]
 #   make grades FORMAT=canvas|moodle|csv     the file the LMS imports (default csv)
 #   make hub COURSE=id ROSTER=roster.csv     a course hub on this machine (root; hub/README.md)
 #   COURSE_ROOT=dir   the tutor targets (release ... roster) work on that course folder
@@ -81,8 +81,8 @@ grades: $(STAMP)
 	$(GRADER) export --format $(FORMAT) $(if $(ROSTER),--roster $(ROSTER),)
 
 collect: $(STAMP)
-	@test -n "$(FROM)" -a -n "$(LMS)" || { echo "usage: make collect FROM=download.zip LMS=canvas|moodle|blackboard [ROSTER=roster.csv] [ASSIGNMENT=a]"; exit 2; }
-	$(GRADER) collect "$(FROM)" --lms $(LMS) $(if $(ROSTER),--roster $(ROSTER),) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT),)
+	@test -n "$(FROM)" -a -n "$(LMS)" || { echo "usage: make collect FROM=download.zip LMS=canvas|moodle|blackboard [ROSTER=roster.csv] [ASSIGNMENT=a] [TIMEZONE=Europe/London]"; exit 2; }
+	$(GRADER) collect "$(FROM)" --lms $(LMS) $(if $(ROSTER),--roster $(ROSTER),) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT),) $(if $(TIMEZONE),--timezone $(TIMEZONE),)
 
 roster: $(STAMP)
 	$(GRADER) roster $(ROSTER)

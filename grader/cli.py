@@ -13,7 +13,7 @@
                                  an LMS download into submitted/ (grader.lms)
     roster [CSV]                 the roster's students into the gradebook (grader.roster)
 
-`--root DIR` (before the step) selects another course root (a folder with
+`--root DIR` (before or after the step) selects another course root (a folder with
 nbgrader_config.py); default: this repository.
 """
 import argparse
@@ -54,6 +54,8 @@ def build_parser():
                     help="csv (grades.csv), or the import file of canvas / moodle")
     ex.add_argument("--roster", default=None, help="roster CSV for names and e-mails (default roster.csv)")
     lms.add_steps(steps)
+    for step in steps.choices.values():      # `--root DIR` also after the step
+        step.add_argument("--root", default=argparse.SUPPRESS, help="course root (default: the repository)")
     return parser
 
 

@@ -194,8 +194,8 @@ def _copy_venv(src, dest):
 
 def build_venv(hub_dir, log=log, seed_dir=None):
     """DIR/venv from Debian's python3, readable by every user; rebuilt when the
-    requirements change, the pack reinstalled every time. With ``seed_dir`` (the tests)
-    the requirements are installed once there and copied."""
+    requirements change, the pack reinstalled when its files change. With ``seed_dir``
+    (the tests) the requirements are installed once there and copied."""
     venv = Path(hub_dir) / "venv"
     stamp = venv / ".coursepack-requirements"
     wanted = (REPO / "requirements.txt").read_text() + HUB_REQUIREMENTS.read_text()
@@ -216,12 +216,25 @@ def build_venv(hub_dir, log=log, seed_dir=None):
     shutil.copytree(REPO, build, ignore=shutil.ignore_patterns(
         ".git", ".venv", "build", "*.egg-info", "__pycache__", "data", "submitted", "autograded",
         "feedback", "gradebook.db", ".collect-*", "node_modules"))
-    run(pip + ["--no-deps", "--force-reinstall", str(build)], capture_output=True, env=with_tmp)
+    pack_stamp = venv / ".coursepack-pack"
+    digest = _tree_digest(build)
+    if not (pack_stamp.is_file() and pack_stamp.read_text() == digest):
+        run(pip + ["--no-deps", "--force-reinstall", str(build)], capture_output=True, env=with_tmp)
+        # the grading sandbox's kernel, registered here (root owns the venv)
+        run([str(venv / "bin" / "python"), "-m", "grader.sandbox", "install"], capture_output=True)
+        run(["chmod", "-R", "a+rX", str(venv)])
+        pack_stamp.write_text(digest)
     shutil.rmtree(build, ignore_errors=True)
-    # the grading sandbox's kernel, registered once here (root owns the venv)
-    run([str(venv / "bin" / "python"), "-m", "grader.sandbox", "install"], capture_output=True)
-    run(["chmod", "-R", "a+rX", str(venv)])
     return venv
+
+
+def _tree_digest(folder):
+    """sha256 over the relative paths and contents of every file under ``folder``."""
+    h = hashlib.sha256()
+    folder = Path(folder)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 def install_proxy(hub_dir, log=log, seed_dir=None):
