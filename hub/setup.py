@@ -158,11 +158,11 @@ def _seeded_venv(seed_dir, wanted, log=log):
     and Python version; built once, under a lock; other keys removed)."""
     import fcntl
 
-    seed_dir = Path(seed_dir)
-    seed_dir.mkdir(parents=True, exist_ok=True)
+    venvs = Path(seed_dir) / "venv"
+    venvs.mkdir(parents=True, exist_ok=True)
     key = _requirements_key(wanted)
-    seed = seed_dir / key
-    with open(seed_dir / ".lock", "w") as lock:
+    seed = venvs / key
+    with open(venvs / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         done = seed / ".coursepack-seed-complete"
         if not done.is_file():
@@ -170,26 +170,35 @@ def _seeded_venv(seed_dir, wanted, log=log):
             shutil.rmtree(seed, ignore_errors=True)
             _pip_install_requirements(seed)
             done.write_text(wanted)
-        for other in seed_dir.iterdir():
+        for other in venvs.iterdir():
             if other.is_dir() and other.name != key:
                 shutil.rmtree(other, ignore_errors=True)
     return seed
 
 
 def _copy_venv(src, dest):
-    """Copy the venv ``src`` to ``dest``: the scripts in bin/ name their interpreter and
-    the venv by absolute path, so those paths are rewritten (Python finds the rest from
-    pyvenv.cfg beside bin/python)."""
+    """Copy the venv ``src`` to ``dest`` as hard links (``cp -al``: no data copied or
+    written back, and removing the copy only unlinks). The files are shared with the seed,
+    so nothing may write one in place: the scripts in bin/ and pyvenv.cfg, which name the
+    venv's folder, are rewritten as new files; everything later written into the venv (the
+    pack, the sandbox's kernel, the nbgrader config, .pyc files) is a new file or an
+    atomic replace."""
     shutil.rmtree(dest, ignore_errors=True)
-    run(["cp", "-a", str(src), str(dest)])
-    (dest / ".coursepack-seed-complete").unlink(missing_ok=True)
-    old, new = str(src).encode(), str(dest).encode()
+    run(["cp", "-al", str(src), str(dest)])
+    os.unlink(dest / ".coursepack-seed-complete")
+    # the folder the venv was built in, from pip's script: #!<that folder>/bin/python
+    first = (dest / "bin" / "pip").read_bytes().split(b"\n", 1)[0]
+    old = first[2:].rsplit(b"/bin/", 1)[0] if first.startswith(b"#!/") and b"/bin/" in first else str(src).encode()
+    new = str(dest).encode()
     for path in [*(dest / "bin").iterdir(), dest / "pyvenv.cfg"]:
         if path.is_symlink() or not path.is_file():
             continue
         data = path.read_bytes()
         if old in data and b"\0" not in data[:4096]:
-            path.write_bytes(data.replace(old, new))
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_bytes(data.replace(old, new))
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+            os.replace(tmp, path)
 
 
 def build_venv(hub_dir, log=log, seed_dir=None):
