@@ -10,7 +10,7 @@
            [--format canvas|moodle|csv] [--roster CSV]
                                  or the grade file Canvas / Moodle imports (grader.lms)
     collect DOWNLOAD.zip --lms canvas|moodle|blackboard [--roster CSV] [--assignment A]
-                                 an LMS download into submitted/ (grader.lms)
+            [--timezone TZ]      an LMS download into submitted/ (grader.lms)
     roster [CSV]                 the roster's students into the gradebook (grader.roster)
 
 `--root DIR` (before or after the step) selects another course root (a folder with
