@@ -10,9 +10,11 @@
 #   make autograde BACKEND=local|slurm [JOBS=N] [STUDENT=id] [ASSIGNMENT=a] [NOWAIT=1]
 #                  [RESTART=1] [CELLS=all] [PARTITION=p] [ACCOUNT=a]   (grader/backends.py)
 #   make gradebook-postgres | gradebook-postgres-stop | gradebook-migrate TO=url
-#   make collect FROM=download.zip LMS=canvas|moodle|blackboard [ROSTER=roster.csv]
+#   make collect FROM=download.zip LMS=canvas|moodle|blackboard [ROSTER=roster.csv] [TIMEZONE=tz]
 #   make grades FORMAT=canvas|moodle|csv     the file the LMS imports (default csv)
 #   make hub COURSE=id ROSTER=roster.csv     a course hub on this machine (root; hub/README.md)
+#   COURSE_ROOT=dir   the tutor targets (release ... roster) work on that course folder
+#                     (one with nbgrader_config.py) instead of this checkout
 
 PYTHON ?= python3
 VENV   := .venv
@@ -20,6 +22,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DIR    ?= notebooks
 FORMAT ?= csv
+GRADER := $(PY) -m grader $(if $(COURSE_ROOT),--root "$(COURSE_ROOT)",)
 
 # MNIST: an explicit MNIST_DIR wins; else the shared copy beside the checkout (tests,
 # CI, no network); else helpers.data falls back to data/mnist/ and downloads there.
@@ -68,10 +71,10 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 release: $(STAMP)
-	$(PY) -m grader release
+	$(GRADER) release
 
 autograde: $(STAMP)
-	$(PY) -m grader autograde $(if $(JOBS),--jobs $(JOBS),) $(if $(UNSAFE),--unsafe,) \
+	$(GRADER) autograde $(if $(JOBS),--jobs $(JOBS),) $(if $(UNSAFE),--unsafe,) \
 	  $(if $(BACKEND),--backend $(BACKEND),) $(foreach s,$(STUDENT),--student $(s)) \
 	  $(foreach a,$(ASSIGNMENT),--assignment $(a)) $(if $(NOWAIT),--no-wait,) \
 	  $(if $(RESTART),--restart,) $(if $(CELLS),--cells $(CELLS),) \
@@ -80,32 +83,33 @@ autograde: $(STAMP)
 # The gradebook in PostgreSQL ($$COURSE_DB_URL; grader/gradebook.py): a private trial
 # cluster in build/postgres/ (PGDIR=... elsewhere), and the SQLite gradebook copied there.
 gradebook-postgres: $(STAMP)
-	$(PY) -m grader gradebook postgres-start $(if $(PGDIR),--dir $(PGDIR),)
+	$(GRADER) gradebook postgres-start $(if $(PGDIR),--dir $(PGDIR),)
 
 gradebook-postgres-stop: $(STAMP)
-	$(PY) -m grader gradebook postgres-stop $(if $(PGDIR),--dir $(PGDIR),)
+	$(GRADER) gradebook postgres-stop $(if $(PGDIR),--dir $(PGDIR),)
 
 gradebook-migrate: $(STAMP)
 	@test -n "$(TO)" || { echo "usage: make gradebook-migrate TO=postgresql://user@host:port/db"; exit 2; }
-	$(PY) -m grader gradebook migrate --to "$(TO)"
+	$(GRADER) gradebook migrate --to "$(TO)"
 
 feedback: $(STAMP)
-	$(PY) -m grader feedback
+	$(GRADER) feedback
 
 grades: $(STAMP)
-	$(PY) -m grader export --format $(FORMAT) $(if $(ROSTER),--roster $(ROSTER),)
+	$(GRADER) export --format $(FORMAT) $(if $(ROSTER),--roster $(ROSTER),)
 
 collect: $(STAMP)
-	@test -n "$(FROM)" -a -n "$(LMS)" || { echo "usage: make collect FROM=download.zip LMS=canvas|moodle|blackboard [ROSTER=roster.csv] [ASSIGNMENT=a]"; exit 2; }
-	$(PY) -m grader collect "$(FROM)" --lms $(LMS) $(if $(ROSTER),--roster $(ROSTER),) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT),)
+	@test -n "$(FROM)" -a -n "$(LMS)" || { echo "usage: make collect FROM=download.zip LMS=canvas|moodle|blackboard [ROSTER=roster.csv] [ASSIGNMENT=a] [TIMEZONE=Europe/London]"; exit 2; }
+	$(GRADER) collect "$(FROM)" --lms $(LMS) $(if $(ROSTER),--roster $(ROSTER),) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT),) $(if $(TIMEZONE),--timezone $(TIMEZONE),)
 
 roster: $(STAMP)
-	$(PY) -m grader roster $(ROSTER)
+	$(GRADER) roster $(ROSTER)
 
 # The course hub (JupyterHub, real Unix users; run as root): hub/README.md.
+# HUB_OPTS: more options of `python -m hub.setup up` (--port, --home-base, --assignments...).
 hub: $(STAMP)
 	@test -n "$(COURSE)" -a -n "$(ROSTER)" || { echo "usage: sudo make hub COURSE=course-id ROSTER=roster.csv TUTORS=login[,login]"; exit 2; }
-	$(PY) -m hub.setup up --course $(COURSE) --roster $(ROSTER) $(if $(TUTORS),--tutors $(TUTORS),) $(if $(HUB_DIR),--dir $(HUB_DIR),)
+	$(PY) -m hub.setup up --course $(COURSE) --roster $(ROSTER) $(if $(TUTORS),--tutors $(TUTORS),) $(if $(HUB_DIR),--dir $(HUB_DIR),) $(HUB_OPTS)
 
 hub-stop: $(STAMP)
 	$(PY) -m hub.setup down $(if $(HUB_DIR),--dir $(HUB_DIR),)

@@ -10,7 +10,7 @@
            [--format canvas|moodle|csv] [--roster CSV]
                                  or the grade file Canvas / Moodle imports (grader.lms)
     collect DOWNLOAD.zip --lms canvas|moodle|blackboard [--roster CSV] [--assignment A]
-                                 an LMS download into submitted/ (grader.lms)
+            [--timezone TZ]      an LMS download into submitted/ (grader.lms)
     roster [CSV]                 the roster's students into the gradebook (grader.roster)
     autograde --backend local|slurm [--no-wait] [--restart] [--cells graded|all]
               [--partition P] [--account A] [--slurm-arg OPT]
@@ -19,7 +19,7 @@
     gradebook url | postgres-start [--dir D] [--port P] | postgres-stop | migrate --to URL
                                  the gradebook ($COURSE_DB_URL; grader.gradebook)
 
-`--root DIR` (before the step) selects another course root (a folder with
+`--root DIR` (before or after the step) selects another course root (a folder with
 nbgrader_config.py); default: this repository.
 """
 import argparse
@@ -27,7 +27,6 @@ import sys
 
 from grader import backends, lms, pipeline, settings
 from grader.gradebook import GradebookError
-from grader.export import export_grades
 from grader.roster import RosterError
 
 
@@ -64,6 +63,8 @@ def build_parser():
     ex.add_argument("--roster", default=None, help="roster CSV for names and e-mails (default roster.csv)")
     lms.add_steps(steps)
     backends.add_steps(steps)          # grading backends, tasks, the gradebook
+    for step in steps.choices.values():      # `--root DIR` also after the step
+        step.add_argument("--root", default=argparse.SUPPRESS, help="course root (default: the repository)")
     return parser
 
 
@@ -84,8 +85,6 @@ def main(argv=None):
                                cell_timeout=args.cell_timeout, **backends.autograde_options(args))
         elif args.step == "feedback":
             pipeline.feedback(root, students=args.student, assignments=args.assignment)
-        elif args.step == "export":
-            print(f"wrote {export_grades(root, args.to)}")
     except (pipeline.GradingError, lms.LMSError, RosterError, GradebookError) as exc:
         print(f"python -m grader {args.step}: {exc}", file=sys.stderr)
         return 2
