@@ -22,7 +22,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DIR    ?= notebooks
 FORMAT ?= csv
-GRADER := $(PY) -m grader $(if $(COURSE_ROOT),--root "$(COURSE_ROOT)",)
+GRADER := $(PY) -m grader$(if $(COURSE_ROOT), --root "$(COURSE_ROOT)",)
 
 # MNIST: an explicit MNIST_DIR wins; else the shared copy beside the checkout (tests,
 # CI, no network); else helpers.data falls back to data/mnist/ and downloads there.
