@@ -91,10 +91,11 @@ def _preload():
             pass
     import nbformat
 
-    try:    # nbformat builds its schema validator on first use; build it once here
-        nbformat.validate(nbformat.v4.new_notebook())
-    except Exception:            # noqa: BLE001
-        pass
+    for relax in (False, True):  # nbformat compiles its schema validators on first use
+        try:                     # (reading, writing; nbconvert after each preprocessor)
+            nbformat.validate(nbformat.v4.new_notebook(), relax_add_props=relax)
+        except Exception:        # noqa: BLE001
+            pass
     return loaded
 
 
