@@ -89,14 +89,46 @@ def _preload():
             loaded.append(name)
         except Exception:        # noqa: BLE001 - the run itself imports it (and reports)
             pass
-    import nbformat
-
-    for relax in (False, True):  # nbformat compiles its schema validators on first use
-        try:                     # (reading, writing; nbconvert after each preprocessor)
-            nbformat.validate(nbformat.v4.new_notebook(), relax_add_props=relax)
-        except Exception:        # noqa: BLE001
+    for warm in (_warm_validators, _warm_gradebook):
+        try:
+            warm()
+        except Exception:        # noqa: BLE001 - only a head start; the run does it again
             pass
     return loaded
+
+
+def _warm_validators():
+    """nbformat compiles its schema validators on first use (reading, writing, and
+    nbconvert after each preprocessor), and the pack's CheckCellMetadata its schema."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    for relax in (False, True):
+        nbformat.validate(nb, relax_add_props=relax)
+    from grader.preprocessors import _MetadataValidator
+
+    cell = nbformat.v4.new_code_cell("pass", metadata={"nbgrader": {
+        "schema_version": _MetadataValidator.schema_version, "grade": False, "solution": False,
+        "locked": True, "grade_id": "warm"}})
+    nb.cells = [cell]
+    _MetadataValidator().validate_nb(nb)
+
+
+def _warm_gradebook():
+    """SQLAlchemy configures nbgrader's mappers and builds its statement machinery on
+    the first gradebook session of a process: done once here, on a throw-away in-memory
+    database (closed again before any fork)."""
+    import warnings
+
+    from nbgrader.api import Gradebook
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Gradebook("sqlite://") as gb:
+            gb.update_or_create_student("warm")
+            gb.add_assignment("warm")
+            gb.update_or_create_submission("warm", "warm")
+            gb.find_submission("warm", "warm")
 
 
 def _send(fd, message):
