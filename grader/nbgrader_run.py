@@ -89,7 +89,7 @@ def _preload():
             loaded.append(name)
         except Exception:        # noqa: BLE001 - the run itself imports it (and reports)
             pass
-    for warm in (_warm_validators, _warm_gradebook):
+    for warm in (_warm_validators,):
         try:
             warm()
         except Exception:        # noqa: BLE001 - only a head start; the run does it again
@@ -112,23 +112,6 @@ def _warm_validators():
         "locked": True, "grade_id": "warm"}})
     nb.cells = [cell]
     _MetadataValidator().validate_nb(nb)
-
-
-def _warm_gradebook():
-    """SQLAlchemy configures nbgrader's mappers and builds its statement machinery on
-    the first gradebook session of a process: done once here, on a throw-away in-memory
-    database (closed again before any fork)."""
-    import warnings
-
-    from nbgrader.api import Gradebook
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with Gradebook("sqlite://") as gb:
-            gb.update_or_create_student("warm")
-            gb.add_assignment("warm")
-            gb.update_or_create_submission("warm", "warm")
-            gb.find_submission("warm", "warm")
 
 
 def _send(fd, message):
