@@ -22,8 +22,8 @@ ends the process the usual way, traceback included.
 **Preloaded** (``python -m grader.nbgrader_run --serve``; :class:`Preloaded`, used by the
 local grading backend). Even so, starting the interpreter and importing nbgrader,
 nbconvert, nbclient, jupyter_client, SQLAlchemy and the pack's preprocessors is the
-largest single cost of grading one submission in grading mode 'graded' (about 1.2 s of
-3 s on an idle 2-core machine, see grader/grading_cells.py). A preloaded server imports
+largest single cost of grading one submission in grading mode 'graded' (1.2 s of 3 s
+at load 4 on the shared 2-core machine, see grader/grading_cells.py). A preloaded server imports
 them once (:data:`PRELOAD`) and then, for each submission, forks a fresh process that
 runs exactly this entry point's :func:`main` with the submission's arguments,
 environment and working folder, its output going to a log file of its own. Each

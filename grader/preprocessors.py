@@ -13,6 +13,8 @@ Wired in by nbgrader_config.py:
   ``checker.judge.judge_payload`` (the one verdict path, which ``check`` uses in normal
   mode too); nothing the student's interpreter decided is trusted.
 - ``StripHiddenTests`` (feedback): removes the hidden-test region from test cells.
+- ``CheckCellMetadata`` (both steps): nbgrader's, with its metadata schema compiled once
+  per process rather than checked again for every cell.
 
 What the grader learns about a submission (flags, verdicts, the seed) is written to a
 record outside the student's scratch folder, ``build/grading/records/<student>/
