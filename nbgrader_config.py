@@ -36,7 +36,6 @@ if str(ROOT) not in sys.path:
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
-    CheckCellMetadata,
     ClearOutput,
     DeduplicateIds,
     GetGrades,
@@ -49,6 +48,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 
 from grader import settings  # noqa: E402
 from grader.preprocessors import (  # noqa: E402
+    CheckCellMetadata,
     GradingExecute,
     RebuildFromRelease,
     StripHiddenTests,

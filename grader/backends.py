@@ -39,7 +39,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import runs, settings
+from grader import nbgrader_run, runs, settings
 from grader.progress import Progress
 
 BACKENDS = ("local", "slurm")
@@ -134,12 +134,14 @@ def _node_problem(run):
     return None
 
 
-def run_task(run, index, check_node=False):
+def run_task(run, index, check_node=False, preloaded=None):
     """Grade job ``index`` of ``run`` and write its outcome; returns the outcome dict.
 
     ``check_node`` (Slurm tasks): first make sure the sandbox starts here with the run's
     limits and the submission is the one the run planned; if not, nothing is changed
-    and the outcome says why (``untouched``)."""
+    and the outcome says why (``untouched``). ``preloaded``: a
+    grader.nbgrader_run.Preloaded server the submission's nbgrader process is forked
+    from (the local backend keeps one per worker)."""
     pipeline = _pipeline()
     spec = run.jobs[index]
     base = {"index": index, "student": spec["student"], "assignment": spec["assignment"],
@@ -159,7 +161,7 @@ def run_task(run, index, check_node=False):
     runtime = Path(tempfile.mkdtemp(prefix="coursepack-grading-"))
     try:
         job = pipeline._run_job(Path(run.root), job, task_env(run, runtime / "jupyter"), run.timeout,
-                                run.kernel, [f"--GradingExecute.cells={run.cells}"])
+                                run.kernel, [f"--GradingExecute.cells={run.cells}"], preloaded)
         pipeline._zero_fill_failures(Path(run.root), [job], run.timeout)
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
@@ -297,12 +299,23 @@ def _run_local(run, indices, jobs, bar):
         with lock:
             bar.update(done=len(finished), failed=state["failed"], running=state["running"])
 
+    # One preloaded nbgrader server per worker thread (grader/nbgrader_run.py): each
+    # submission still runs in a fresh process of its own, forked from it.
+    local, servers = threading.local(), []
+
+    def server():
+        if getattr(local, "server", None) is None:
+            local.server = nbgrader_run.Preloaded(run.root, _pipeline().nbgrader_env())
+            with lock:
+                servers.append(local.server)
+        return local.server
+
     def task(index):
         with lock:
             state["running"] += 1
         refresh()
         try:
-            return run_task(run, index)
+            return run_task(run, index, preloaded=server())
         finally:
             with lock:
                 state["running"] -= 1
@@ -323,7 +336,10 @@ def _run_local(run, indices, jobs, bar):
                 "(at most the submission time limit)")
         pool.shutdown(wait=True, cancel_futures=True)
         raise
-    pool.shutdown(wait=True)
+    finally:
+        pool.shutdown(wait=True)
+        for preloaded in servers:
+            preloaded.close()
     bar.update(force=True)
 
 

@@ -37,6 +37,27 @@ submission's own metadata:
 
 A left-out cell keeps no outputs but one line saying why (:data:`NOTE`), so feedback
 pages and the formgrader show that it was not run.
+
+Where a graded-mode submission's seconds went (December 2026, one submission at a time
+on the shared 2-core machine; timestamps around every nbgrader preprocessor and
+nbclient's per-cell execution times in the autograded notebook, plus cProfile; 02 at load
+4, 05 at load 6, in seconds): starting the interpreter and importing nbgrader,
+nbconvert, nbclient, SQLAlchemy and the pack's preprocessors 1.2 / 2.9; nbgrader's
+set-up (config, gradebook rows) 0.4 / 0.9; sanitising 0.3 / 1.3 (``CheckCellMetadata``
+checked nbgrader's schema again for every cell, 0.3 per pass; the static flags of
+grader/flags.py); the kernel's start (launcher, bwrap, ipykernel, which imported debugpy:
+a quarter of it) 0.6 / 1.4; the graded cells themselves 0.2 / 0.6 (no MNIST: the data
+cells are experiments; no matplotlib: pruned imports); the kernel's stop 0.15; verdicts,
+grades and writing 0.1 / 1.2 (``CheckCellMetadata`` again). The experiments were gone
+already; the fixed cost per submission was what remained. Now each submission's
+nbgrader process is forked from a preloaded server (grader/nbgrader_run.py: the imports
+paid once per worker), ``CheckCellMetadata`` compiles the schema once
+(grader/preprocessors.py) and the sandboxed kernel starts without debugpy
+(grader/sandbox.py). What is left is mostly the kernel's start (about 40%), nbgrader's
+gradebook sessions (about ten per submission, each with an engine of its own), the
+static flags, and jupyter_client's fixed waits (0.2 s of iopub silence after the kernel
+answers, a 0.1 s poll when it stops). ``make bench`` measures the result (grader/
+throughput.py).
 """
 import ast
 import copy

@@ -21,7 +21,7 @@ import sqlalchemy.exc
 from nbgrader.api import Gradebook
 
 from grader import report as report_mod
-from grader import backends, grading_cells, leaks, sandbox, settings
+from grader import backends, grading_cells, leaks, nbgrader_run, sandbox, settings
 from grader.preprocessors import (
     BEGIN_HIDDEN,
     gradebook_url,
@@ -118,11 +118,20 @@ class ProcessResult:
     timed_out: bool = False
 
 
-def run_nbgrader(args, root, env=None, timeout=None):
+def run_nbgrader(args, root, env=None, timeout=None, preloaded=None):
     """Run ``nbgrader *args`` in ``root``; on timeout kill it with its kernels.
 
-    Returns a ProcessResult (combined stdout/stderr); never raises for a failed run."""
+    ``preloaded``: a grader.nbgrader_run.Preloaded server for ``root`` to fork the process
+    from (nbgrader already imported); when it cannot start or dies, the run starts its
+    own interpreter as without it. Returns a ProcessResult (combined stdout/stderr);
+    never raises for a failed run."""
     cmd = [sys.executable, "-m", "grader.nbgrader_run", *args]   # nbgrader, started faster
+    if preloaded is not None:
+        try:
+            code, output, seconds, timed_out = preloaded.run(args, env or nbgrader_env(), timeout)
+            return ProcessResult(cmd, code, output, seconds, timed_out)
+        except nbgrader_run.PreloadUnavailable as exc:
+            warnings.warn(f"{exc}; running nbgrader in a process of its own", RuntimeWarning)
     start = time.monotonic()
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as log:
         proc = subprocess.Popen(cmd, cwd=root, env=env or nbgrader_env(), stdout=log,
@@ -315,7 +324,7 @@ def _zero_fill(root, job, notebooks, reason):
             stale.unlink()
 
 
-def _run_job(root, job, env, timeout, kernel, extra_args=()):
+def _run_job(root, job, env, timeout, kernel, extra_args=(), preloaded=None):
     # Records describe the latest grading only.
     shutil.rmtree(record_path(root, job.student, job.assignment, "-").parent, ignore_errors=True)
     if not job.notebooks:
@@ -327,12 +336,12 @@ def _run_job(root, job, env, timeout, kernel, extra_args=()):
         # nbgrader takes one notebook glob; grade the readable notebooks one by one.
         results = []
         for nb_id in job.notebooks:
-            results.append(run_nbgrader(args + [f"--notebook={nb_id}"], root, env, timeout))
+            results.append(run_nbgrader(args + [f"--notebook={nb_id}"], root, env, timeout, preloaded))
         job.result = ProcessResult(results[-1].args, max(r.returncode for r in results),
                                    "\n".join(r.output for r in results),
                                    sum(r.seconds for r in results), any(r.timed_out for r in results))
     else:
-        job.result = run_nbgrader(args, root, env, timeout)
+        job.result = run_nbgrader(args, root, env, timeout, preloaded)
     return job
 
 

@@ -65,6 +65,17 @@ ETC_FILES = (
     "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/hosts",
     "/etc/fonts", "/etc/ssl", "/etc/mime.types", "/etc/matplotlibrc",
 )
+# The kernel inside the sandbox: ``python -m ipykernel_launcher`` without the debugger.
+# ipykernel imports debugpy at every start when it is installed (a quarter of a grading
+# kernel's start-up); a grading kernel is never debugged (its kernelspec says
+# "debugger": false), so debugpy is marked absent first and ipykernel then runs without
+# one, as wherever debugpy is not installed. The rest is ipykernel_launcher's own code.
+KERNEL_MAIN = ("import sys\n"
+               "from pathlib import Path\n"
+               "if sys.path[0] == '' or Path(sys.path[0]) == Path.cwd():\n    del sys.path[0]\n"
+               "sys.modules['debugpy'] = None\n"
+               "from ipykernel import kernelapp\n"
+               "kernelapp.launch_new_instance()\n")
 # Variables passed from the grader to the kernel; every other one is dropped.
 PASSED_VARIABLES = ("COURSE_GRADING", "COURSE_CHECK_SEED", "COURSE_MODE", "COURSE_RESULTS")
 INSTALL_HINT = ("install bubblewrap: `apt-get install bubblewrap` (Debian/Ubuntu), "
@@ -270,7 +281,7 @@ def launch(connection_file):
     lim = limits()
     env = sandbox_env(cwd)
     scratch = make_scratch(cwd, runtime_dir)
-    command = [sys.executable, "-m", "ipykernel_launcher", "-f", str(cf)]
+    command = [sys.executable, "-c", KERNEL_MAIN, "-f", str(cf)]
     argv = bwrap_args(cwd, runtime_dir, scratch, env, command)
     _apply_limits(lim)
     sys.stdout.flush()

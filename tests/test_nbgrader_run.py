@@ -1,0 +1,124 @@
+"""The preloaded nbgrader server (grader/nbgrader_run.py) keeps what a process per
+submission guaranteed.
+
+- A submission over the submission time limit is stopped with its kernel, gets 0 with
+  the reason, and the next submission of the same worker (forked from the same server)
+  is graded as usual; no process of the run is left.
+- A server that dies is replaced by a process of its own per run (the grade does not
+  depend on it), and every later run of that worker does the same.
+- A server whose client goes away kills the run in progress, kernel included, and ends.
+The fixture students are trusted notebooks except the one that hangs, which only sleeps.
+"""
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+import warnings
+
+import psutil
+import pytest
+
+import grading_support as gs
+import system_deps
+from grader import nbgrader_run, pipeline
+
+FIX = gs.FIXTURE_ASSIGNMENT
+HANGS, HONEST = "a_hangs", "b_honest"       # graded in this order by one worker
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    gs.grading_env()
+    root = gs.make_course(tmp_path_factory.mktemp("preloaded-course"),
+                          fixtures={FIX: {gs.FIXTURE_NAME: gs.fixture_source()}})
+    release = gs.release_nb(root, FIX, gs.FIXTURE_NAME)
+    good = gs.solved(release, gs.fixture_source())
+    hangs = gs.solved(release, gs.fixture_source())
+    for cell in hangs.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "sigmoid-solution":
+            cell.source = "import time\ntime.sleep(600)\n" + cell.source
+    gs.submit(root, HANGS, FIX, gs.FIXTURE_NAME, hangs)
+    gs.submit(root, HONEST, FIX, gs.FIXTURE_NAME, good)
+    return root
+
+
+def _processes_in(root):
+    """Processes whose working folder is inside ``root`` (nbgrader runs, kernels)."""
+    found = []
+    for proc in psutil.process_iter(["pid", "cwd", "cmdline"]):
+        cwd = proc.info.get("cwd") or ""
+        if proc.pid != os.getpid() and (cwd == str(root) or cwd.startswith(f"{root}/")):
+            found.append((proc.pid, proc.info.get("cmdline")))
+    return found
+
+
+def test_over_the_time_limit_stops_the_submission_and_the_worker_goes_on(course):
+    report = gs.grade(course, jobs=1, students=[HANGS, HONEST], cell_timeout=300, timeout=25,
+                      restart=True, trusted=False)
+    rows = {r["student"]: r for r in report["submissions"]}
+    assert rows[HANGS]["auto_score"] == 0
+    assert "grading stopped after 25 s" in json.dumps(gs.record(course, HANGS, FIX, "fixture"))
+    assert rows[HONEST]["auto_score"] == rows[HONEST]["auto_max"] > 0
+    assert gs.scores(course, HONEST, FIX)["test-sigmoid"] == (1.0, 1.0)
+    assert _processes_in(course) == []
+
+
+def test_a_dead_server_is_replaced_by_a_process_of_its_own(course):
+    server = nbgrader_run.Preloaded(course, pipeline.nbgrader_env())
+    code, output, _, timed_out = server.run(["--version"], pipeline.nbgrader_env(), timeout=120)
+    assert (code, timed_out) == (0, False) and output.strip()
+    server.proc.kill()
+    server.proc.wait()
+    with pytest.warns(RuntimeWarning, match="preloaded nbgrader server"):
+        result = pipeline.run_nbgrader(["--version"], course, timeout=120, preloaded=server)
+    assert result.returncode == 0 and result.output.strip() == output.strip()
+    assert server.broken and server.proc is None
+    with pytest.raises(nbgrader_run.PreloadUnavailable):
+        server.run(["--version"], pipeline.nbgrader_env(), timeout=120)
+    server.close()
+
+
+def _readline(pipe, timeout):
+    ready, _, _ = select.select([pipe], [], [], timeout)
+    assert ready, f"no answer from the server within {timeout} s"
+    return json.loads(pipe.readline())
+
+
+def test_the_server_kills_a_run_whose_client_went_away(course, tmp_path):
+    if not gs.SANDBOX:
+        system_deps.require("bubblewrap")        # the hanging submission runs sandboxed
+    kernel = pipeline.sandbox_kernel(False, log=lambda *_: None)
+    env = pipeline.job_env("12345", kernel, 300, tmp_path / "runtime")
+    argv = ["autograde", FIX, "--student", HANGS, "--force", "--Autograde.create_student=False",
+            f"--GradingExecute.kernel_name={kernel}"]
+    log = tmp_path / "run.log"
+    log.write_text("")
+    server = subprocess.Popen([sys.executable, "-m", "grader.nbgrader_run", "--serve"], cwd=course,
+                              env=pipeline.nbgrader_env(), stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert _readline(server.stdout, 300)["ready"]
+        server.stdin.write(json.dumps({"argv": argv, "env": env, "cwd": str(course),
+                                       "log": str(log)}) + "\n")
+        server.stdin.flush()
+        pid = _readline(server.stdout, 60)["pid"]
+        run = psutil.Process(pid)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not run.children(recursive=True):
+            time.sleep(0.2)                      # until the kernel is started
+        kernels = run.children(recursive=True)
+        assert kernels, "the run started no kernel within 120 s: " + log.read_text()[-2000:]
+        server.stdin.close()                     # the client goes away
+        assert server.wait(timeout=60) == 0
+        gone, alive = psutil.wait_procs([run, *kernels], timeout=30)
+        assert alive == [], f"still running: {alive}"
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        server.stdout.close()
+    assert _processes_in(course) == []
