@@ -386,50 +386,30 @@ def adam(w, dw, config):
     return w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"]), config
 
 
-def mlp_loss_grad(params, X, y, activation="relu", loss="cross_entropy", weight_decay=0.0):
-    """Every layer by hand: z = h W + b, the activation between layers, the loss of the
-    last z, then the chain rule from the last layer back to the first."""
-    import numpy as np
-    L = sum(1 for k in params if k.startswith("W"))
-    slope = {"relu": 0.0, "leaky_relu": 0.01}
-
-    def act(z):
-        if activation in slope:
-            return np.where(z > 0, z, slope[activation] * z)
-        if activation == "sigmoid":
-            return 0.5 * (1 + np.tanh(0.5 * z))
-        return np.tanh(z) if activation == "tanh" else z
-
-    def act_grad(z, a):
-        if activation in slope:
-            return np.where(z > 0, 1.0, slope[activation])
-        if activation == "sigmoid":
-            return a * (1 - a)
-        return 1 - a**2 if activation == "tanh" else np.ones_like(z)
-
-    hs, zs = [X], []
-    for i in range(1, L + 1):
-        z = hs[-1] @ params[f"W{i}"] + params[f"b{i}"]
-        zs.append(z)
-        hs.append(act(z) if i < L else z)
-    Z = hs[-1] - hs[-1].max(axis=1, keepdims=True)
-    N, K = Z.shape
-    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
-    P, Y = np.exp(logP), np.eye(K)[y]
-    if loss == "cross_entropy":
-        value, d = -np.mean(logP[np.arange(N), y]), (P - Y) / N
-    else:
-        g = (P - Y) / N
-        value, d = np.sum((P - Y) ** 2) / (2 * N), P * (g - np.sum(P * g, axis=1, keepdims=True))
-    value += weight_decay / 2 * sum(np.sum(params[f"W{i}"] ** 2) for i in range(1, L + 1))
+def mlp_loss_grad(params, X, y, dense, activation, loss, weight_decay=0.0):
+    """The given layer functions composed: every forward with its cache kept, the loss of
+    the last layer's output, then the backward functions from the last layer to the first."""
+    forward, backward = dense
+    act_forward, act_backward = activation
+    n = sum(1 for key in params if key.startswith("W"))
+    h, caches = X, []
+    for i in range(1, n + 1):
+        h, cache = forward(h, params["W%d" % i], params["b%d" % i])
+        caches.append([cache])
+        if i < n:
+            h, act_cache = act_forward(h)
+            caches[-1].append(act_cache)
+    value, d = loss(h, y)
     grads = {}
-    for i in range(L, 0, -1):
-        grads[f"W{i}"] = hs[i - 1].T @ d + weight_decay * params[f"W{i}"]
-        grads[f"b{i}"] = d.sum(axis=0)
-        if i > 1:
-            d = (d @ params[f"W{i}"].T) * act_grad(zs[i - 2], hs[i - 1])
+    for i in range(n, 0, -1):
+        if i < n:
+            d = act_backward(d, caches[i - 1][1])
+        d, grads["W%d" % i], grads["b%d" % i] = backward(d, caches[i - 1][0])
+    for key in grads:
+        if key.startswith("W"):
+            value = value + 0.5 * weight_decay * (params[key] ** 2).sum()
+            grads[key] = grads[key] + weight_decay * params[key]
     return float(value), grads
-
 
 def train_epoch(params, X, y, loss_grad, update, configs, batch_size, rng):
     """A fresh permutation, consecutive slices of it, one update per parameter with its own
@@ -1320,232 +1300,127 @@ def early_stopping_gd_first_rise(loss_grad, w0, X, t, X_hold, t_hold, eta, epoch
 
 # ---- mlp_loss_grad
 
-def mlp_loss_grad_act_on_output(params, X, y, activation="relu", loss="cross_entropy",
-        weight_decay=0.0):
+def mlp_loss_grad_act_on_output(params, X, y, dense, activation, loss, weight_decay=0.0):
     """Mistake: the activation applied after the last layer too, so the
     logits the loss sees are squashed (the output layer must stay linear)."""
-    import numpy as np
-    L = sum(1 for k in params if k.startswith("W"))
-    slope = {"relu": 0.0, "leaky_relu": 0.01}
-
-    def act(z):
-        if activation in slope:
-            return np.where(z > 0, z, slope[activation] * z)
-        if activation == "sigmoid":
-            return 0.5 * (1 + np.tanh(0.5 * z))
-        return np.tanh(z) if activation == "tanh" else z
-
-    def act_grad(z, a):
-        if activation in slope:
-            return np.where(z > 0, 1.0, slope[activation])
-        if activation == "sigmoid":
-            return a * (1 - a)
-        return 1 - a**2 if activation == "tanh" else np.ones_like(z)
-
-    hs, zs = [X], []
-    for i in range(1, L + 1):
-        z = hs[-1] @ params[f"W{i}"] + params[f"b{i}"]
-        zs.append(z)
-        hs.append(act(z))
-    Z = hs[-1] - hs[-1].max(axis=1, keepdims=True)
-    N, K = Z.shape
-    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
-    P, Y = np.exp(logP), np.eye(K)[y]
-    if loss == "cross_entropy":
-        value, d = -np.mean(logP[np.arange(N), y]), (P - Y) / N
-    else:
-        g = (P - Y) / N
-        value, d = np.sum((P - Y) ** 2) / (2 * N), P * (g - np.sum(P * g, axis=1, keepdims=True))
-    value += weight_decay / 2 * sum(np.sum(params[f"W{i}"] ** 2) for i in range(1, L + 1))
-    d = d * act_grad(zs[-1], hs[-1])
+    forward, backward = dense
+    act_forward, act_backward = activation
+    n = sum(1 for key in params if key.startswith("W"))
+    h, caches = X, []
+    for i in range(1, n + 1):
+        h, cache = forward(h, params["W%d" % i], params["b%d" % i])
+        caches.append([cache])
+        h, act_cache = act_forward(h)
+        caches[-1].append(act_cache)
+    value, d = loss(h, y)
     grads = {}
-    for i in range(L, 0, -1):
-        grads[f"W{i}"] = hs[i - 1].T @ d + weight_decay * params[f"W{i}"]
-        grads[f"b{i}"] = d.sum(axis=0)
-        if i > 1:
-            d = (d @ params[f"W{i}"].T) * act_grad(zs[i - 2], hs[i - 1])
+    for i in range(n, 0, -1):
+        d = act_backward(d, caches[i - 1][1])
+        d, grads["W%d" % i], grads["b%d" % i] = backward(d, caches[i - 1][0])
+    for key in grads:
+        if key.startswith("W"):
+            value = value + 0.5 * weight_decay * (params[key] ** 2).sum()
+            grads[key] = grads[key] + weight_decay * params[key]
     return float(value), grads
 
 
-def mlp_loss_grad_no_act_backward(params, X, y, activation="relu", loss="cross_entropy",
-        weight_decay=0.0):
+def mlp_loss_grad_no_act_backward(params, X, y, dense, activation, loss, weight_decay=0.0):
     """Mistake: the activation's derivative left out of the backward pass
     (dout goes through the activation unchanged)."""
-    import numpy as np
-    L = sum(1 for k in params if k.startswith("W"))
-    slope = {"relu": 0.0, "leaky_relu": 0.01}
-
-    def act(z):
-        if activation in slope:
-            return np.where(z > 0, z, slope[activation] * z)
-        if activation == "sigmoid":
-            return 0.5 * (1 + np.tanh(0.5 * z))
-        return np.tanh(z) if activation == "tanh" else z
-
-    def act_grad(z, a):
-        if activation in slope:
-            return np.where(z > 0, 1.0, slope[activation])
-        if activation == "sigmoid":
-            return a * (1 - a)
-        return 1 - a**2 if activation == "tanh" else np.ones_like(z)
-
-    hs, zs = [X], []
-    for i in range(1, L + 1):
-        z = hs[-1] @ params[f"W{i}"] + params[f"b{i}"]
-        zs.append(z)
-        hs.append(act(z) if i < L else z)
-    Z = hs[-1] - hs[-1].max(axis=1, keepdims=True)
-    N, K = Z.shape
-    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
-    P, Y = np.exp(logP), np.eye(K)[y]
-    if loss == "cross_entropy":
-        value, d = -np.mean(logP[np.arange(N), y]), (P - Y) / N
-    else:
-        g = (P - Y) / N
-        value, d = np.sum((P - Y) ** 2) / (2 * N), P * (g - np.sum(P * g, axis=1, keepdims=True))
-    value += weight_decay / 2 * sum(np.sum(params[f"W{i}"] ** 2) for i in range(1, L + 1))
+    forward, backward = dense
+    act_forward, act_backward = activation
+    n = sum(1 for key in params if key.startswith("W"))
+    h, caches = X, []
+    for i in range(1, n + 1):
+        h, cache = forward(h, params["W%d" % i], params["b%d" % i])
+        caches.append([cache])
+        if i < n:
+            h, act_cache = act_forward(h)
+            caches[-1].append(act_cache)
+    value, d = loss(h, y)
     grads = {}
-    for i in range(L, 0, -1):
-        grads[f"W{i}"] = hs[i - 1].T @ d + weight_decay * params[f"W{i}"]
-        grads[f"b{i}"] = d.sum(axis=0)
-        if i > 1:
-            d = d @ params[f"W{i}"].T
+    for i in range(n, 0, -1):
+        d, grads["W%d" % i], grads["b%d" % i] = backward(d, caches[i - 1][0])
+    for key in grads:
+        if key.startswith("W"):
+            value = value + 0.5 * weight_decay * (params[key] ** 2).sum()
+            grads[key] = grads[key] + weight_decay * params[key]
     return float(value), grads
 
 
-def mlp_loss_grad_decays_biases(params, X, y, activation="relu", loss="cross_entropy",
-        weight_decay=0.0):
+def mlp_loss_grad_decays_biases(params, X, y, dense, activation, loss, weight_decay=0.0):
     """Mistake: weight decay on the biases too (loss and gradient)."""
-    import numpy as np
-    L = sum(1 for k in params if k.startswith("W"))
-    slope = {"relu": 0.0, "leaky_relu": 0.01}
-
-    def act(z):
-        if activation in slope:
-            return np.where(z > 0, z, slope[activation] * z)
-        if activation == "sigmoid":
-            return 0.5 * (1 + np.tanh(0.5 * z))
-        return np.tanh(z) if activation == "tanh" else z
-
-    def act_grad(z, a):
-        if activation in slope:
-            return np.where(z > 0, 1.0, slope[activation])
-        if activation == "sigmoid":
-            return a * (1 - a)
-        return 1 - a**2 if activation == "tanh" else np.ones_like(z)
-
-    hs, zs = [X], []
-    for i in range(1, L + 1):
-        z = hs[-1] @ params[f"W{i}"] + params[f"b{i}"]
-        zs.append(z)
-        hs.append(act(z) if i < L else z)
-    Z = hs[-1] - hs[-1].max(axis=1, keepdims=True)
-    N, K = Z.shape
-    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
-    P, Y = np.exp(logP), np.eye(K)[y]
-    if loss == "cross_entropy":
-        value, d = -np.mean(logP[np.arange(N), y]), (P - Y) / N
-    else:
-        g = (P - Y) / N
-        value, d = np.sum((P - Y) ** 2) / (2 * N), P * (g - np.sum(P * g, axis=1, keepdims=True))
-    value += weight_decay / 2 * sum(np.sum(v ** 2) for v in params.values())
+    forward, backward = dense
+    act_forward, act_backward = activation
+    n = sum(1 for key in params if key.startswith("W"))
+    h, caches = X, []
+    for i in range(1, n + 1):
+        h, cache = forward(h, params["W%d" % i], params["b%d" % i])
+        caches.append([cache])
+        if i < n:
+            h, act_cache = act_forward(h)
+            caches[-1].append(act_cache)
+    value, d = loss(h, y)
     grads = {}
-    for i in range(L, 0, -1):
-        grads[f"W{i}"] = hs[i - 1].T @ d + weight_decay * params[f"W{i}"]
-        grads[f"b{i}"] = d.sum(axis=0) + weight_decay * params[f"b{i}"]
-        if i > 1:
-            d = (d @ params[f"W{i}"].T) * act_grad(zs[i - 2], hs[i - 1])
+    for i in range(n, 0, -1):
+        if i < n:
+            d = act_backward(d, caches[i - 1][1])
+        d, grads["W%d" % i], grads["b%d" % i] = backward(d, caches[i - 1][0])
+    for key in grads:
+        value = value + 0.5 * weight_decay * (params[key] ** 2).sum()
+        grads[key] = grads[key] + weight_decay * params[key]
     return float(value), grads
 
 
-def mlp_loss_grad_no_decay_in_loss(params, X, y, activation="relu", loss="cross_entropy",
-        weight_decay=0.0):
+def mlp_loss_grad_no_decay_in_loss(params, X, y, dense, activation, loss, weight_decay=0.0):
     """Mistake: the weight-decay term wd/2 sum ||W||^2 missing from the loss
     (its gradient wd W is there)."""
-    import numpy as np
-    L = sum(1 for k in params if k.startswith("W"))
-    slope = {"relu": 0.0, "leaky_relu": 0.01}
-
-    def act(z):
-        if activation in slope:
-            return np.where(z > 0, z, slope[activation] * z)
-        if activation == "sigmoid":
-            return 0.5 * (1 + np.tanh(0.5 * z))
-        return np.tanh(z) if activation == "tanh" else z
-
-    def act_grad(z, a):
-        if activation in slope:
-            return np.where(z > 0, 1.0, slope[activation])
-        if activation == "sigmoid":
-            return a * (1 - a)
-        return 1 - a**2 if activation == "tanh" else np.ones_like(z)
-
-    hs, zs = [X], []
-    for i in range(1, L + 1):
-        z = hs[-1] @ params[f"W{i}"] + params[f"b{i}"]
-        zs.append(z)
-        hs.append(act(z) if i < L else z)
-    Z = hs[-1] - hs[-1].max(axis=1, keepdims=True)
-    N, K = Z.shape
-    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
-    P, Y = np.exp(logP), np.eye(K)[y]
-    if loss == "cross_entropy":
-        value, d = -np.mean(logP[np.arange(N), y]), (P - Y) / N
-    else:
-        g = (P - Y) / N
-        value, d = np.sum((P - Y) ** 2) / (2 * N), P * (g - np.sum(P * g, axis=1, keepdims=True))
+    forward, backward = dense
+    act_forward, act_backward = activation
+    n = sum(1 for key in params if key.startswith("W"))
+    h, caches = X, []
+    for i in range(1, n + 1):
+        h, cache = forward(h, params["W%d" % i], params["b%d" % i])
+        caches.append([cache])
+        if i < n:
+            h, act_cache = act_forward(h)
+            caches[-1].append(act_cache)
+    value, d = loss(h, y)
     grads = {}
-    for i in range(L, 0, -1):
-        grads[f"W{i}"] = hs[i - 1].T @ d + weight_decay * params[f"W{i}"]
-        grads[f"b{i}"] = d.sum(axis=0)
-        if i > 1:
-            d = (d @ params[f"W{i}"].T) * act_grad(zs[i - 2], hs[i - 1])
+    for i in range(n, 0, -1):
+        if i < n:
+            d = act_backward(d, caches[i - 1][1])
+        d, grads["W%d" % i], grads["b%d" % i] = backward(d, caches[i - 1][0])
+    for key in grads:
+        if key.startswith("W"):
+            grads[key] = grads[key] + weight_decay * params[key]
     return float(value), grads
 
 
-def mlp_loss_grad_no_mean(params, X, y, activation="relu", loss="cross_entropy",
-        weight_decay=0.0):
-    """Mistake: the loss and its gradient summed over the batch, not averaged
+def mlp_loss_grad_no_mean(params, X, y, dense, activation, loss, weight_decay=0.0):
+    """Mistake: the loss and every gradient of the summed loss, not the mean
     (a missing 1/N)."""
-    import numpy as np
-    L = sum(1 for k in params if k.startswith("W"))
-    slope = {"relu": 0.0, "leaky_relu": 0.01}
-
-    def act(z):
-        if activation in slope:
-            return np.where(z > 0, z, slope[activation] * z)
-        if activation == "sigmoid":
-            return 0.5 * (1 + np.tanh(0.5 * z))
-        return np.tanh(z) if activation == "tanh" else z
-
-    def act_grad(z, a):
-        if activation in slope:
-            return np.where(z > 0, 1.0, slope[activation])
-        if activation == "sigmoid":
-            return a * (1 - a)
-        return 1 - a**2 if activation == "tanh" else np.ones_like(z)
-
-    hs, zs = [X], []
-    for i in range(1, L + 1):
-        z = hs[-1] @ params[f"W{i}"] + params[f"b{i}"]
-        zs.append(z)
-        hs.append(act(z) if i < L else z)
-    Z = hs[-1] - hs[-1].max(axis=1, keepdims=True)
-    N, K = Z.shape
-    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
-    P, Y = np.exp(logP), np.eye(K)[y]
-    if loss == "cross_entropy":
-        value, d = -np.sum(logP[np.arange(N), y]), P - Y
-    else:
-        g = (P - Y) / N
-        value, d = np.sum((P - Y) ** 2) / (2 * N), P * (g - np.sum(P * g, axis=1, keepdims=True))
-    value += weight_decay / 2 * sum(np.sum(params[f"W{i}"] ** 2) for i in range(1, L + 1))
+    forward, backward = dense
+    act_forward, act_backward = activation
+    n = sum(1 for key in params if key.startswith("W"))
+    h, caches = X, []
+    for i in range(1, n + 1):
+        h, cache = forward(h, params["W%d" % i], params["b%d" % i])
+        caches.append([cache])
+        if i < n:
+            h, act_cache = act_forward(h)
+            caches[-1].append(act_cache)
+    value, d = loss(h, y)
+    value, d = value * len(y), d * len(y)
     grads = {}
-    for i in range(L, 0, -1):
-        grads[f"W{i}"] = hs[i - 1].T @ d + weight_decay * params[f"W{i}"]
-        grads[f"b{i}"] = d.sum(axis=0)
-        if i > 1:
-            d = (d @ params[f"W{i}"].T) * act_grad(zs[i - 2], hs[i - 1])
+    for i in range(n, 0, -1):
+        if i < n:
+            d = act_backward(d, caches[i - 1][1])
+        d, grads["W%d" % i], grads["b%d" % i] = backward(d, caches[i - 1][0])
+    for key in grads:
+        if key.startswith("W"):
+            value = value + 0.5 * weight_decay * (params[key] ** 2).sum()
+            grads[key] = grads[key] + weight_decay * params[key]
     return float(value), grads
 
 

@@ -519,18 +519,21 @@ def _clear_of_kinks(params, X, gap=1e-3):
 
 
 class MlpLossGrad(Exercise):
-    """``mlp_loss_grad(params, X, y, activation="relu", loss="cross_entropy",
-    weight_decay=0.0) -> (loss, grads)``: the whole network, judged against the reference
-    and against centred finite differences in every parameter."""
+    """``mlp_loss_grad(params, X, y, dense, activation, loss, weight_decay=0.0) -> (loss,
+    grads)``: the whole network built from the layer functions it is given (``dense`` and
+    ``activation`` forward/backward pairs, ``loss(logits, y) -> (loss, dlogits)``). The
+    check gives it the pack's kernels, so its grade depends on the composition alone (a
+    wrong dense layer loses the dense exercise only); the notebook gives it the student's.
+    Judged against the reference and centred finite differences in every parameter."""
     name = "mlp_loss_grad"
     functions = ("mlp_loss_grad",)
     references = ("helpers.mlp.MLP", "helpers.mlp.train",
                   "helpers.layers.dense_forward", "helpers.layers.dense_backward",
                   "helpers.optim.add_weight_decay")
-    settings = [  # (hidden activation, loss, weight decay or None for the defaults, layers)
-        (None, None, None, 2), ("tanh", "cross_entropy", "wd", 3), ("sigmoid", "mse", 0.0, 3),
-        ("leaky_relu", "cross_entropy", "wd", 4), ("identity", "mse", "wd", 2),
-        ("relu", "cross_entropy", 0.0, 1)]
+    settings = [  # (hidden activation, loss, weight decay or None for the default, layers)
+        ("relu", "cross_entropy", None, 2), ("tanh", "cross_entropy", "wd", 3),
+        ("sigmoid", "mse", 0.0, 3), ("leaky_relu", "cross_entropy", "wd", 4),
+        ("identity", "mse", "wd", 2), ("relu", "cross_entropy", 0.0, 1)]
 
     def cases(self, rng):
         cases = []
@@ -546,23 +549,26 @@ class MlpLossGrad(Exercise):
                 raise RuntimeError("could not draw a network clear of the ReLU kinks")
             if wd == "wd":
                 wd = float(rng.uniform(0.05, 0.5))
-            label = ("the defaults (relu, cross_entropy, no weight decay)" if activation is None
-                     else f"{activation}, {loss}, weight_decay={wd:.3g}")
-            cases.append(case(f"{label}, sizes {sizes}, N={N}", N=N, params=params, X=X,
-                              y=labels(rng, N, sizes[-1]), activation=activation, loss=loss,
-                              weight_decay=wd))
+            decay = "weight_decay left at its default" if wd is None else f"weight_decay={wd:.3g}"
+            cases.append(case(f"{activation}, {loss}, {decay}, sizes {sizes}, N={N}", N=N,
+                              params=params, X=X, y=labels(rng, N, sizes[-1]),
+                              activation=activation, loss=loss, weight_decay=wd))
         return cases
 
     @staticmethod
     def settings_of(case):
-        if case["activation"] is None:
-            return {}
-        return {"activation": case["activation"], "loss": case["loss"],
-                "weight_decay": case["weight_decay"]}
+        settings = {"activation": case["activation"], "loss": case["loss"]}
+        if case["weight_decay"] is not None:
+            settings["weight_decay"] = case["weight_decay"]
+        return settings
 
     def run(self, functions, case):
         (f,) = functions
-        result = call(f, case["params"], case["X"], case["y"], **self.settings_of(case))
+        kind = case["activation"]
+        pair = (getattr(activations, f"{kind}_forward"), getattr(activations, f"{kind}_backward"))
+        parts = ((layers.dense_forward, layers.dense_backward), pair, MLP_LOSSES[case["loss"]])
+        decay = {} if case["weight_decay"] is None else {"weight_decay": case["weight_decay"]}
+        result = call(f, case["params"], case["X"], case["y"], *parts, **decay)
         loss, grads = unpack(result, ("loss", "grads"), "mlp_loss_grad")
         return {"loss": loss, "grads": grads}
 
