@@ -46,8 +46,9 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 GRADIENT_EXERCISES = {
     "sigmoid_grad", "numerical_gradient", "logistic_loss_grad", "softmax_jacobian",
     "softmax_loss_grad", "l2_penalty", "l1_penalty", "two_layer_loss_grad",
-    "regularized_logistic_loss_grad", "softmax_cross_entropy", "softmax_regression_loss_grad",
+    "regularized_logistic_loss_grad", "softmax_regression_loss_grad",
     "dense", "sigmoid_layer", "tanh", "relu", "leaky_relu", "identity", "mse_softmax",
+    "early_stopping_gd", "mlp_loss_grad", "train_epoch",
 }
 
 

@@ -187,6 +187,29 @@ def logistic_predict(w, X):
     return (X @ w >= 0).astype(np.int64)
 
 
+def early_stopping_gd(loss_grad, w0, X, t, X_hold, t_hold, eta, epochs, batch_size, patience,
+                      rng):
+    """Mini-batch GD; the hold-out loss of w0 and after every epoch; the best weights kept,
+    stop after `patience` evaluations without a new best."""
+    import numpy as np
+    w = np.array(w0, dtype=float)
+    hold = [loss_grad(w, X_hold, t_hold)[0]]
+    best_loss, best_w, waited = hold[0], w.copy(), 0
+    for _ in range(epochs):
+        order = rng.permutation(len(t))
+        for start in range(0, len(t), batch_size):
+            idx = order[start:start + batch_size]
+            w = w - eta * loss_grad(w, X[idx], t[idx])[1]
+        hold.append(loss_grad(w, X_hold, t_hold)[0])
+        if hold[-1] < best_loss:
+            best_loss, best_w, waited = hold[-1], w.copy(), 0
+        else:
+            waited += 1
+            if waited == patience:
+                break
+    return best_w, hold
+
+
 def regularized_logistic_loss_grad(w, X, t, lam, penalty):
     """Mean BCE plus an L1 or L2 penalty on w[1:] (the bias w[0] is not penalised)."""
     import numpy as np
@@ -205,18 +228,6 @@ def regularized_logistic_loss_grad(w, X, t, lam, penalty):
     else:
         raise ValueError(f"penalty must be 'l1' or 'l2', got {penalty!r}")
     return float(loss), dw
-
-
-def softmax_cross_entropy(logits, y):
-    """Mean CE through log-sum-exp; dlogits = (P - Y) / N."""
-    import numpy as np
-    N = logits.shape[0]
-    Z = logits - logits.max(axis=1, keepdims=True)
-    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
-    loss = -np.mean(logP[np.arange(N), y])
-    d = np.exp(logP)
-    d[np.arange(N), y] -= 1
-    return float(loss), d / N
 
 
 def softmax_regression_loss_grad(params, X, y, lam=0.0):
@@ -375,6 +386,46 @@ def adam(w, dw, config):
     return w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"]), config
 
 
+def mlp_loss_grad(params, X, y, dense, activation, loss, weight_decay=0.0):
+    """The given layer functions composed: every forward with its cache kept, the loss of
+    the last layer's output, then the backward functions from the last layer to the first."""
+    forward, backward = dense
+    act_forward, act_backward = activation
+    n = sum(1 for key in params if key.startswith("W"))
+    h, caches = X, []
+    for i in range(1, n + 1):
+        h, cache = forward(h, params["W%d" % i], params["b%d" % i])
+        caches.append([cache])
+        if i < n:
+            h, act_cache = act_forward(h)
+            caches[-1].append(act_cache)
+    value, d = loss(h, y)
+    grads = {}
+    for i in range(n, 0, -1):
+        if i < n:
+            d = act_backward(d, caches[i - 1][1])
+        d, grads["W%d" % i], grads["b%d" % i] = backward(d, caches[i - 1][0])
+    for key in grads:
+        if key.startswith("W"):
+            value = value + 0.5 * weight_decay * (params[key] ** 2).sum()
+            grads[key] = grads[key] + weight_decay * params[key]
+    return float(value), grads
+
+def train_epoch(params, X, y, loss_grad, update, configs, batch_size, rng):
+    """A fresh permutation, consecutive slices of it, one update per parameter with its own
+    config; the minibatch losses in order."""
+    params = dict(params)
+    order = rng.permutation(len(y))
+    losses = []
+    for start in range(0, len(y), batch_size):
+        idx = order[start:start + batch_size]
+        loss, grads = loss_grad(params, X[idx], y[idx])
+        losses.append(loss)
+        for key in params:
+            params[key], configs[key] = update(params[key], grads[key], configs[key])
+    return params, losses
+
+
 CORRECT = {
     "sigmoid": (sigmoid,),
     "sigmoid_grad": (sigmoid_grad,),
@@ -389,8 +440,8 @@ CORRECT = {
     "lr_annealing": (lr_annealing,),
     "lr_step_decay": (lr_step_decay,),
     "logistic_predict": (logistic_predict,),
+    "early_stopping_gd": (early_stopping_gd,),
     "regularized_logistic_loss_grad": (regularized_logistic_loss_grad,),
-    "softmax_cross_entropy": (softmax_cross_entropy,),
     "softmax_regression_loss_grad": (softmax_regression_loss_grad,),
     "dense": (dense_forward, dense_backward),
     "sigmoid_layer": (sigmoid_forward, sigmoid_backward),
@@ -405,6 +456,8 @@ CORRECT = {
     "momentum": (momentum,),
     "rmsprop": (rmsprop,),
     "adam": (adam,),
+    "mlp_loss_grad": (mlp_loss_grad,),
+    "train_epoch": (train_epoch,),
 }
 
 
@@ -817,42 +870,6 @@ def regularized_logistic_penalty_over_n(w, X, t, lam, penalty):
     return float(loss), dw
 
 
-# ---- softmax_cross_entropy
-
-def softmax_cross_entropy_log_of_softmax(logits, y):
-    """Mistake: log(softmax) instead of log-sum-exp: log(0) = -inf at logits of +-1000."""
-    import numpy as np
-    N = logits.shape[0]
-    E = np.exp(logits - logits.max(axis=1, keepdims=True))
-    P = E / E.sum(axis=1, keepdims=True)
-    loss = -np.mean(np.log(P[np.arange(N), y]))
-    d = P.copy()
-    d[np.arange(N), y] -= 1
-    return float(loss), d / N
-
-
-def softmax_cross_entropy_no_mean(logits, y):
-    """Mistake: the gradient of the summed loss (missing 1/N)."""
-    import numpy as np
-    N = logits.shape[0]
-    Z = logits - logits.max(axis=1, keepdims=True)
-    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
-    d = np.exp(logP)
-    d[np.arange(N), y] -= 1
-    return float(-np.mean(logP[np.arange(N), y])), d
-
-
-def softmax_cross_entropy_diagonal(logits, y):
-    """Mistake: dL/dp = -y/p times only the diagonal p(1-p) of the softmax Jacobian."""
-    import numpy as np
-    N, K = logits.shape
-    Z = logits - logits.max(axis=1, keepdims=True)
-    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
-    P = np.exp(logP)
-    Y = np.eye(K)[y]
-    return float(-np.mean(logP[np.arange(N), y])), -Y * (1 - P) / N
-
-
 # ---- softmax_regression_loss_grad
 
 def softmax_regression_no_penalty_gradient(params, X, y, lam=0.0):
@@ -1190,6 +1207,285 @@ def adam_t_not_stored(w, dw, config):
     return w - lr * m_hat / (np.sqrt(v_hat) + eps), config
 
 
+# ---- early_stopping_gd
+
+def early_stopping_gd_previous_only(loss_grad, w0, X, t, X_hold, t_hold, eta, epochs,
+        batch_size, patience, rng):
+    """Mistake: each hold-out loss compared with the previous one only (the
+    source report's test), so a slow rise with small dips resets the count; the weights
+    of the last dip are kept."""
+    import numpy as np
+    w = np.array(w0, dtype=float)
+    hold = [loss_grad(w, X_hold, t_hold)[0]]
+    best_loss, best_w, waited = hold[0], w.copy(), 0
+    for _ in range(epochs):
+        order = rng.permutation(len(t))
+        for start in range(0, len(t), batch_size):
+            idx = order[start:start + batch_size]
+            w = w - eta * loss_grad(w, X[idx], t[idx])[1]
+        hold.append(loss_grad(w, X_hold, t_hold)[0])
+        if hold[-1] < hold[-2]:
+            best_loss, best_w, waited = hold[-1], w.copy(), 0
+        else:
+            waited += 1
+            if waited == patience:
+                break
+    return best_w, hold
+
+
+def early_stopping_gd_never_set(loss_grad, w0, X, t, X_hold, t_hold, eta, epochs,
+        batch_size, patience, rng):
+    """Mistake: the best weights stored under another name inside the loop,
+    so the variable returned is never set there and w0 comes back."""
+    import numpy as np
+    w = np.array(w0, dtype=float)
+    hold = [loss_grad(w, X_hold, t_hold)[0]]
+    best_loss, best_w, waited = hold[0], w.copy(), 0
+    for _ in range(epochs):
+        order = rng.permutation(len(t))
+        for start in range(0, len(t), batch_size):
+            idx = order[start:start + batch_size]
+            w = w - eta * loss_grad(w, X[idx], t[idx])[1]
+        hold.append(loss_grad(w, X_hold, t_hold)[0])
+        if hold[-1] < best_loss:
+            best_loss, best_weights, waited = hold[-1], w.copy(), 0
+        else:
+            waited += 1
+            if waited == patience:
+                break
+    return best_w, hold
+
+
+def early_stopping_gd_last_weights(loss_grad, w0, X, t, X_hold, t_hold, eta, epochs,
+        batch_size, patience, rng):
+    """Mistake: the weights of the last epoch returned instead of the best."""
+    import numpy as np
+    w = np.array(w0, dtype=float)
+    hold = [loss_grad(w, X_hold, t_hold)[0]]
+    best_loss, best_w, waited = hold[0], w.copy(), 0
+    for _ in range(epochs):
+        order = rng.permutation(len(t))
+        for start in range(0, len(t), batch_size):
+            idx = order[start:start + batch_size]
+            w = w - eta * loss_grad(w, X[idx], t[idx])[1]
+        hold.append(loss_grad(w, X_hold, t_hold)[0])
+        if hold[-1] < best_loss:
+            best_loss, best_w, waited = hold[-1], w.copy(), 0
+        else:
+            waited += 1
+            if waited == patience:
+                break
+    return w, hold
+
+
+def early_stopping_gd_first_rise(loss_grad, w0, X, t, X_hold, t_hold, eta, epochs,
+        batch_size, patience, rng):
+    """Mistake: stops at the first hold-out loss above the previous one and
+    returns the weights of two evaluations back (the source report's code, patience ignored)."""
+    import numpy as np
+    w = np.array(w0, dtype=float)
+    hold = [loss_grad(w, X_hold, t_hold)[0]]
+    history = [w.copy(), w.copy()]
+    for _ in range(epochs):
+        order = rng.permutation(len(t))
+        for start in range(0, len(t), batch_size):
+            idx = order[start:start + batch_size]
+            w = w - eta * loss_grad(w, X[idx], t[idx])[1]
+        hold.append(loss_grad(w, X_hold, t_hold)[0])
+        history.append(w.copy())
+        if len(hold) > 3 and hold[-1] > hold[-2]:
+            return history[-3], hold
+    return w, hold
+
+
+# ---- mlp_loss_grad
+
+def mlp_loss_grad_act_on_output(params, X, y, dense, activation, loss, weight_decay=0.0):
+    """Mistake: the activation applied after the last layer too, so the
+    logits the loss sees are squashed (the output layer must stay linear)."""
+    forward, backward = dense
+    act_forward, act_backward = activation
+    n = sum(1 for key in params if key.startswith("W"))
+    h, caches = X, []
+    for i in range(1, n + 1):
+        h, cache = forward(h, params["W%d" % i], params["b%d" % i])
+        caches.append([cache])
+        h, act_cache = act_forward(h)
+        caches[-1].append(act_cache)
+    value, d = loss(h, y)
+    grads = {}
+    for i in range(n, 0, -1):
+        d = act_backward(d, caches[i - 1][1])
+        d, grads["W%d" % i], grads["b%d" % i] = backward(d, caches[i - 1][0])
+    for key in grads:
+        if key.startswith("W"):
+            value = value + 0.5 * weight_decay * (params[key] ** 2).sum()
+            grads[key] = grads[key] + weight_decay * params[key]
+    return float(value), grads
+
+
+def mlp_loss_grad_no_act_backward(params, X, y, dense, activation, loss, weight_decay=0.0):
+    """Mistake: the activation's derivative left out of the backward pass
+    (dout goes through the activation unchanged)."""
+    forward, backward = dense
+    act_forward, act_backward = activation
+    n = sum(1 for key in params if key.startswith("W"))
+    h, caches = X, []
+    for i in range(1, n + 1):
+        h, cache = forward(h, params["W%d" % i], params["b%d" % i])
+        caches.append([cache])
+        if i < n:
+            h, act_cache = act_forward(h)
+            caches[-1].append(act_cache)
+    value, d = loss(h, y)
+    grads = {}
+    for i in range(n, 0, -1):
+        d, grads["W%d" % i], grads["b%d" % i] = backward(d, caches[i - 1][0])
+    for key in grads:
+        if key.startswith("W"):
+            value = value + 0.5 * weight_decay * (params[key] ** 2).sum()
+            grads[key] = grads[key] + weight_decay * params[key]
+    return float(value), grads
+
+
+def mlp_loss_grad_decays_biases(params, X, y, dense, activation, loss, weight_decay=0.0):
+    """Mistake: weight decay on the biases too (loss and gradient)."""
+    forward, backward = dense
+    act_forward, act_backward = activation
+    n = sum(1 for key in params if key.startswith("W"))
+    h, caches = X, []
+    for i in range(1, n + 1):
+        h, cache = forward(h, params["W%d" % i], params["b%d" % i])
+        caches.append([cache])
+        if i < n:
+            h, act_cache = act_forward(h)
+            caches[-1].append(act_cache)
+    value, d = loss(h, y)
+    grads = {}
+    for i in range(n, 0, -1):
+        if i < n:
+            d = act_backward(d, caches[i - 1][1])
+        d, grads["W%d" % i], grads["b%d" % i] = backward(d, caches[i - 1][0])
+    for key in grads:
+        value = value + 0.5 * weight_decay * (params[key] ** 2).sum()
+        grads[key] = grads[key] + weight_decay * params[key]
+    return float(value), grads
+
+
+def mlp_loss_grad_no_decay_in_loss(params, X, y, dense, activation, loss, weight_decay=0.0):
+    """Mistake: the weight-decay term wd/2 sum ||W||^2 missing from the loss
+    (its gradient wd W is there)."""
+    forward, backward = dense
+    act_forward, act_backward = activation
+    n = sum(1 for key in params if key.startswith("W"))
+    h, caches = X, []
+    for i in range(1, n + 1):
+        h, cache = forward(h, params["W%d" % i], params["b%d" % i])
+        caches.append([cache])
+        if i < n:
+            h, act_cache = act_forward(h)
+            caches[-1].append(act_cache)
+    value, d = loss(h, y)
+    grads = {}
+    for i in range(n, 0, -1):
+        if i < n:
+            d = act_backward(d, caches[i - 1][1])
+        d, grads["W%d" % i], grads["b%d" % i] = backward(d, caches[i - 1][0])
+    for key in grads:
+        if key.startswith("W"):
+            grads[key] = grads[key] + weight_decay * params[key]
+    return float(value), grads
+
+
+def mlp_loss_grad_no_mean(params, X, y, dense, activation, loss, weight_decay=0.0):
+    """Mistake: the loss and every gradient of the summed loss, not the mean
+    (a missing 1/N)."""
+    forward, backward = dense
+    act_forward, act_backward = activation
+    n = sum(1 for key in params if key.startswith("W"))
+    h, caches = X, []
+    for i in range(1, n + 1):
+        h, cache = forward(h, params["W%d" % i], params["b%d" % i])
+        caches.append([cache])
+        if i < n:
+            h, act_cache = act_forward(h)
+            caches[-1].append(act_cache)
+    value, d = loss(h, y)
+    value, d = value * len(y), d * len(y)
+    grads = {}
+    for i in range(n, 0, -1):
+        if i < n:
+            d = act_backward(d, caches[i - 1][1])
+        d, grads["W%d" % i], grads["b%d" % i] = backward(d, caches[i - 1][0])
+    for key in grads:
+        if key.startswith("W"):
+            value = value + 0.5 * weight_decay * (params[key] ** 2).sum()
+            grads[key] = grads[key] + weight_decay * params[key]
+    return float(value), grads
+
+
+# ---- train_epoch
+
+def train_epoch_not_shuffled(params, X, y, loss_grad, update, configs, batch_size, rng):
+    """Mistake: the examples taken in their stored order every epoch
+    (rng never used)."""
+    params = dict(params)
+    order = list(range(len(y)))
+    losses = []
+    for start in range(0, len(y), batch_size):
+        idx = order[start:start + batch_size]
+        loss, grads = loss_grad(params, X[idx], y[idx])
+        losses.append(loss)
+        for key in params:
+            params[key], configs[key] = update(params[key], grads[key], configs[key])
+    return params, losses
+
+
+def train_epoch_drops_last(params, X, y, loss_grad, update, configs, batch_size, rng):
+    """Mistake: range(0, N - batch_size + 1, batch_size), the source report's
+    loop: the last, shorter minibatch is never used."""
+    params = dict(params)
+    order = rng.permutation(len(y))
+    losses = []
+    for start in range(0, len(y) - batch_size + 1, batch_size):
+        idx = order[start:start + batch_size]
+        loss, grads = loss_grad(params, X[idx], y[idx])
+        losses.append(loss)
+        for key in params:
+            params[key], configs[key] = update(params[key], grads[key], configs[key])
+    return params, losses
+
+
+def train_epoch_forgets_state(params, X, y, loss_grad, update, configs, batch_size, rng):
+    """Mistake: each step gets a fresh copy of the settings, so the rule's
+    state (velocity, moments) is lost between steps."""
+    params = dict(params)
+    order = rng.permutation(len(y))
+    losses = []
+    for start in range(0, len(y), batch_size):
+        idx = order[start:start + batch_size]
+        loss, grads = loss_grad(params, X[idx], y[idx])
+        losses.append(loss)
+        for key in params:
+            params[key], _ = update(params[key], grads[key], dict(configs[key]))
+    return params, losses
+
+
+def train_epoch_loss_after_update(params, X, y, loss_grad, update, configs, batch_size, rng):
+    """Mistake: the loss recorded after the update (a second forward pass)
+    instead of the minibatch loss the gradient came from."""
+    params = dict(params)
+    order = rng.permutation(len(y))
+    losses = []
+    for start in range(0, len(y), batch_size):
+        idx = order[start:start + batch_size]
+        loss, grads = loss_grad(params, X[idx], y[idx])
+        for key in params:
+            params[key], configs[key] = update(params[key], grads[key], configs[key])
+        losses.append(loss_grad(params, X[idx], y[idx])[0])
+    return params, losses
+
+
 # ======================================================================= registry
 # Not decorators: a pasted function's source must not refer to this module. The order
 # within an exercise is kept (the round-trip tests use each exercise's first mistake).
@@ -1230,6 +1526,10 @@ mistake("lr_step_decay", diagnosis="one step early")(lr_step_decay_early)
 mistake("logistic_predict", diagnosis="> 0.5 instead of >= 0.5")(logistic_predict_strict)
 mistake("logistic_predict", diagnosis="integer labels")(logistic_predict_float)
 mistake("logistic_predict", diagnosis="flipped")(logistic_predict_flipped)
+mistake("early_stopping_gd", diagnosis="previous evaluation only")(early_stopping_gd_previous_only)
+mistake("early_stopping_gd", diagnosis="never set inside the loop")(early_stopping_gd_never_set)
+mistake("early_stopping_gd", diagnosis="last epoch returned")(early_stopping_gd_last_weights)
+mistake("early_stopping_gd")(early_stopping_gd_first_rise)
 mistake("regularized_logistic_loss_grad", diagnosis="missing regularisation term")(
     regularized_logistic_no_penalty_gradient)
 mistake("regularized_logistic_loss_grad", diagnosis="bias w[0] penalised")(
@@ -1238,9 +1538,6 @@ mistake("regularized_logistic_loss_grad", diagnosis="factor 2 in the L2 term")(
     regularized_logistic_factor_two)
 mistake("regularized_logistic_loss_grad", diagnosis="divided by N")(
     regularized_logistic_penalty_over_n)
-mistake("softmax_cross_entropy", diagnosis="NaN/inf")(softmax_cross_entropy_log_of_softmax)
-mistake("softmax_cross_entropy", diagnosis="missing 1/N")(softmax_cross_entropy_no_mean)
-mistake("softmax_cross_entropy", diagnosis="only the diagonal")(softmax_cross_entropy_diagonal)
 mistake("softmax_regression_loss_grad", diagnosis="missing regularisation term")(
     softmax_regression_no_penalty_gradient)
 mistake("softmax_regression_loss_grad", diagnosis="bias b penalised")(
@@ -1286,3 +1583,12 @@ mistake("rmsprop")(rmsprop_decay_swapped)
 mistake("adam", diagnosis="without the bias correction")(adam_no_bias_correction)
 mistake("adam", diagnosis="NaN")(adam_t_late)
 mistake("adam")(adam_t_not_stored)
+mistake("mlp_loss_grad", diagnosis="after the last layer too")(mlp_loss_grad_act_on_output)
+mistake("mlp_loss_grad", diagnosis="backward pass skipped")(mlp_loss_grad_no_act_backward)
+mistake("mlp_loss_grad", diagnosis="biases decayed too")(mlp_loss_grad_decays_biases)
+mistake("mlp_loss_grad", diagnosis="missing from the loss")(mlp_loss_grad_no_decay_in_loss)
+mistake("mlp_loss_grad", diagnosis="missing 1/N")(mlp_loss_grad_no_mean)
+mistake("train_epoch", diagnosis="not shuffled")(train_epoch_not_shuffled)
+mistake("train_epoch", diagnosis="shorter minibatch dropped")(train_epoch_drops_last)
+mistake("train_epoch", diagnosis="not kept between steps")(train_epoch_forgets_state)
+mistake("train_epoch")(train_epoch_loss_after_update)

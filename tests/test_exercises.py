@@ -120,7 +120,7 @@ def test_edge_cases_are_present():
     assert z.max() == 1000 and z.min() == -1000
     assert any(np.any(c["w"] == 0) for c in cases_for("l1_penalty"))
     assert any(np.ptp(c["Z"].max(axis=-1)) >= 1000 for c in cases_for("softmax"))
-    assert any(np.abs(c["logits"]).max() >= 999 for c in cases_for("softmax_cross_entropy"))
+    assert any(np.abs(c["logits"]).max() >= 999 for c in cases_for("mse_softmax"))
     assert any(np.any(c["X"] @ c["w"] == 0) for c in cases_for("logistic_predict"))
     assert all(len(c["dws"]) >= 5 for c in cases_for("adam"))
     shapes = [c["W"].shape for c in cases_for("softmax_loss_grad")]
@@ -139,18 +139,18 @@ def test_the_reference_outputs_pass_and_agree_with_finite_differences(name, seed
 def test_a_wrong_reference_would_be_caught_by_the_finite_differences(monkeypatch):
     """If a kernel's gradient were wrong, the finite differences (of its loss) disagree."""
     from helpers import losses
-    real = losses.softmax_cross_entropy
+    real = losses.mse_softmax
 
     def doubled(logits, y):
         loss, d = real(logits, y)
         return loss, 2 * d
-    outputs = _reference_outputs("softmax_cross_entropy")
+    outputs = _reference_outputs("mse_softmax")
     outputs = [{"loss": o["loss"], "dlogits": 2 * o["dlogits"]} for o in outputs]
-    monkeypatch.setattr(losses, "softmax_cross_entropy", doubled)
-    broken = copy.copy(EXERCISES["softmax_cross_entropy"])
+    monkeypatch.setattr(losses, "mse_softmax", doubled)
+    broken = copy.copy(EXERCISES["mse_softmax"])
     broken.kernel = doubled               # the family's expected result comes from it
-    monkeypatch.setitem(EXERCISES, "softmax_cross_entropy", broken)
-    verdict = verify("softmax_cross_entropy", None, False, outputs)
+    monkeypatch.setitem(EXERCISES, "mse_softmax", broken)
+    verdict = verify("mse_softmax", None, False, outputs)
     assert not verdict.passed and "finite differences" in verdict.message
 
 
@@ -286,3 +286,145 @@ def test_every_model_the_notebooks_call_by_name_is_a_flagged_reference():
     assert public, "helpers.linear has no functions?"
     missing = sorted(public - referenced - {"helpers.linear.softmax_predict"})
     assert missing == [], f"not in any exercise's references: {missing}"
+
+
+# ------------------------------------------- the student's network and training loops
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "leaky_relu", "identity"])
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+def test_the_network_reference_is_helpers_mlp_in_float64(activation, loss):
+    """mlp_loss_grad's reference, composed from the kernels, is helpers.mlp.MLP."""
+    from checker.lessons.mlp import mlp_reference
+    from helpers import mlp
+
+    rng = np.random.default_rng(0)
+    model = mlp.MLP((6, 5, 4, 3), activation=activation, loss=loss, weight_decay=0.3, seed=0,
+                    dtype=np.float64)
+    model.theta[...] = rng.normal(0, 0.5, size=model.theta.shape)
+    X, y = rng.normal(size=(7, 6)), rng.integers(0, 3, size=7)
+    params = {key: value.copy() for key, value in model.params.items()}
+    want_loss, want = model.loss(X, y)
+    got_loss, got = mlp_reference(params, X, y, activation, loss, 0.3)
+    assert abs(got_loss - want_loss) <= 1e-12 * abs(want_loss)
+    assert set(got) == set(want)
+    for key in want:
+        assert np.allclose(got[key], want[key], rtol=1e-10, atol=1e-13), key
+
+
+def test_the_epoch_reference_walks_helpers_mlp_trains_minibatches():
+    """train_epoch's reference with SGD on the float64 MLP gives helpers.mlp.train's
+    minibatch losses and weights (same initialisation, same seed)."""
+    from checker.lessons.mlp import _epoch_reference, mlp_reference
+    from helpers import mlp, optim
+
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(45, 8)), rng.integers(0, 3, size=45)
+    model = mlp.MLP((8, 6, 3), activation="tanh", seed=3, dtype=np.float64)
+    params = {key: value.copy() for key, value in model.params.items()}
+    hist = mlp.train(model, X, y, optimizer="momentum", learning_rate=0.05,
+                     optim_config={"momentum": 0.9}, epochs=2, batch_size=10, eval_every=None,
+                     seed=5, progress=False)
+    configs = {key: {"learning_rate": 0.05, "momentum": 0.9} for key in params}
+    order = np.random.default_rng(5)
+    ours = []
+    for _ in range(2):
+        params, losses = _epoch_reference(
+            params, X, y, lambda p, Xb, yb: mlp_reference(p, Xb, yb, "tanh"), optim.momentum,
+            configs, 10, order)
+        ours += losses
+    assert np.allclose(ours, hist["batch_loss"], rtol=1e-12)
+    for key in params:
+        assert np.allclose(params[key], model.params[key], rtol=1e-10, atol=1e-13), key
+
+
+def test_the_early_stopping_reference_is_helpers_training_train():
+    from helpers import linear, training
+
+    exercise = EXERCISES["early_stopping_gd"]
+    for seed, hidden in [(None, False), (None, True), ("99", False)]:
+        for case in cases_for("early_stopping_gd", seed, hidden):
+            want_w, hist = training.train(
+                linear.logistic_loss_grad, case["w0"], case["X"], case["t"], case["X_hold"],
+                case["t_hold"], schedule=lambda u, eta=case["eta"]: eta, epochs=case["epochs"],
+                batch_size=case["batch_size"], patience=case["patience"],
+                rng=np.random.default_rng(case["seed"]))
+            got = exercise.expected(case)
+            assert np.array_equal(got["w"], want_w)
+            assert np.array_equal(got["hold_losses"], hist.hold_loss)
+            assert hist.stopped                      # the patience ends every case early
+            for name, wrong in exercise.mistakes(case).items():
+                assert not np.allclose(wrong["w"], got["w"], rtol=1e-3), name
+
+
+def _early_stopping_while(loss_grad, w0, X, t, X_hold, t_hold, eta, epochs, batch_size,
+                          patience, rng):
+    """Correct, written differently: a while loop, a countdown and a dict of the best."""
+    w = w0 + 0.0
+    losses = [float(loss_grad(w, X_hold, t_hold)[0])]
+    best = {"loss": losses[0], "w": np.copy(w)}
+    left, epoch = patience, 0
+    while epoch < epochs and left > 0:
+        epoch += 1
+        order = rng.permutation(X.shape[0])
+        for batch in [order[i:i + batch_size] for i in range(0, len(order), batch_size)]:
+            w -= eta * loss_grad(w, X[batch], t[batch])[1]
+        losses.append(float(loss_grad(w, X_hold, t_hold)[0]))
+        if losses[-1] < best["loss"]:
+            best = {"loss": losses[-1], "w": np.copy(w)}
+            left = patience
+        else:
+            left -= 1
+    return best["w"], np.array(losses)
+
+
+def _mlp_loss_grad_layers(params, X, y, dense, activation, loss, weight_decay=0.0):
+    """Correct, written differently: a tape of dicts, the decay folded into a loop over the
+    layers on the way back."""
+    n = len([k for k in params if k[0] == "W"])
+    tape, h = [], X
+    for layer in range(1, n + 1):
+        h, dense_cache = dense[0](h, params["W%d" % layer], params["b%d" % layer])
+        act_cache = None
+        if layer != n:
+            h, act_cache = activation[0](h)
+        tape.append({"dense": dense_cache, "act": act_cache})
+    value, g = loss(h, y)
+    grads = {}
+    for layer in reversed(range(1, n + 1)):
+        step = tape[layer - 1]
+        if layer != n:
+            g = activation[1](g, step["act"])
+        g, dW, db = dense[1](g, step["dense"])
+        W = params["W%d" % layer]
+        grads["W%d" % layer], grads["b%d" % layer] = dW + weight_decay * W, db
+        value += weight_decay * np.vdot(W, W) / 2
+    return value, grads
+
+
+def _train_epoch_in_place(params, X, y, loss_grad, update, configs, batch_size, rng):
+    """Correct, written differently: the caller's dict updated in place, the batch count
+    computed first, the losses as an array."""
+    import math
+
+    perm = rng.permutation(len(X))
+    out = np.empty(math.ceil(len(X) / batch_size))
+    for i in range(len(out)):
+        rows = perm[i * batch_size:(i + 1) * batch_size]
+        out[i], grads = loss_grad(params, X[rows], y[rows])
+        for key, value in list(params.items()):
+            new, cfg = update(value, grads[key], configs[key])
+            params[key] = new
+            configs[key] = cfg
+    return params, out
+
+
+@pytest.mark.parametrize("name,function", [
+    ("early_stopping_gd", _early_stopping_while), ("mlp_loss_grad", _mlp_loss_grad_layers),
+    ("train_epoch", _train_epoch_in_place)])
+def test_correct_code_written_differently_passes(name, function):
+    with np.errstate(over="ignore"):
+        for seed, hidden in [(None, False), (None, True), ("5", False)]:
+            outputs = [run_case(EXERCISES[name], (function,), case)
+                       for case in cases_for(name, seed, hidden)]
+            verdict = verify(name, seed, hidden, outputs)
+            assert verdict.passed, verdict.message

@@ -42,6 +42,8 @@ EXPERIMENTS = {
         "fig, axes = plt.subplots(2, 8, figsize=(10, 3))",   # the first images
         "# The pack's logistic regression (helpers.linear), called by name from here on:",
         "# NBVAL_CHECK_OUTPUT",                   # its gradient check (first code line below)
+        "updates = np.arange(200)",               # the schedules figure
+        "early-stopping-compare",                 # the student's loop beside the pack's
     ],
     "03_regularization": ["load-data"],
     "05_mlp": ["gradcheck-stack"],

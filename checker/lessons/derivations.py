@@ -10,7 +10,7 @@ from checker.runner import call, call_in_place, unpack
 from helpers import activations, gradcheck, layers, losses, regularization
 
 #: The mistake of pushing dL/dp through only the diagonal of the softmax Jacobian; named
-#: by every exercise with a softmax inside (here and in lessons 4 and 5).
+#: by every exercise with a softmax inside (here and in lesson 5).
 DIAGONAL_ONLY = ("only the diagonal of the softmax Jacobian (the -p_i p_j terms for "
                  "i != j are missing)")
 

@@ -1,11 +1,12 @@
-"""The exercises of lesson 2 (``02_logistic``): two learning-rate schedules and the
-logistic-regression prediction."""
+"""The exercises of lesson 2 (``02_logistic``): two learning-rate schedules, the
+logistic-regression prediction, and the training loop itself: mini-batch gradient
+descent with early stopping that keeps the best hold-out weights (``early_stopping_gd``)."""
 import numpy as np
 
 from checker.cases import case, dims, with_bias_column
 from checker.exercise import Exercise
-from checker.runner import call
-from helpers import activations, training
+from checker.runner import Malformed, call, unpack
+from helpers import activations, linear, training
 
 
 class LrAnnealing(Exercise):
@@ -99,4 +100,103 @@ class LogisticPredict(Exercise):
                 {"labels": (activations.sigmoid(z) > 0.5).astype(np.int64)}}
 
 
-EXERCISES = (LrAnnealing(), LrStepDecay(), LogisticPredict())
+def _early_stopping_run(loss_grad, w0, X, t, X_hold, t_hold, eta, epochs, batch_size,
+                        patience, rng, *, compare="best", keep="best"):
+    """(kept weights, hold-out losses) of mini-batch GD with early stopping; ``compare``
+    ("best" or "previous") and ``keep`` ("best", "last" or "start") make the mistakes."""
+    w = np.array(w0, dtype=np.float64, copy=True)
+    hold = [loss_grad(w, X_hold, t_hold)[0]]
+    best, best_w, bad = hold[0], w.copy(), 0
+    for _ in range(epochs):
+        for idx in training.minibatches(len(t), batch_size, rng):
+            w = w - eta * loss_grad(w, X[idx], t[idx])[1]
+        hold.append(loss_grad(w, X_hold, t_hold)[0])
+        reference = best if compare == "best" else hold[-2]
+        if hold[-1] < reference:
+            best, bad = hold[-1], 0
+            best_w = w.copy()
+        else:
+            bad += 1
+        if bad >= patience:
+            break
+    kept = {"best": best_w, "last": w, "start": np.array(w0, dtype=np.float64)}[keep]
+    return kept, np.array(hold)
+
+
+class EarlyStoppingGd(Exercise):
+    """``early_stopping_gd(loss_grad, w0, X, t, X_hold, t_hold, eta, epochs, batch_size,
+    patience, rng) -> (w_best, hold_losses)``: mini-batch GD with a constant step; the
+    hold-out loss after every epoch (and of w0 first); stop after ``patience`` evaluations
+    without a new best; return the BEST weights, not the last."""
+    name = "early_stopping_gd"
+    functions = ("early_stopping_gd",)
+    references = ("helpers.training.train", "helpers.training.EarlyStopping")
+    arguments = ("w0", "X", "t", "X_hold", "t_hold", "eta", "epochs", "batch_size",
+                 "patience")
+    #: the mistakes, as the knobs of _early_stopping_run
+    knobs = {"compared with the previous evaluation only, not with the best so far (a slow "
+             "rise with small dips never stops, and the weights kept are not the best)":
+             {"compare": "previous"},
+             "the starting weights w0 came back: the returned variable is never set inside "
+             "the loop (the best weights saved under another name?)": {"keep": "start"},
+             "the weights of the last epoch returned, not the best ones": {"keep": "last"}}
+
+    def _problem(self, rng):
+        """A small noisy logistic problem and settings on which early stopping stops
+        before the last epoch and every mistake gives other weights than the answer."""
+        for _ in range(500):
+            D = int(rng.integers(3, 6))
+            N, N_hold = int(rng.integers(14, 24)), int(rng.integers(10, 16))
+            w_true = rng.normal(0, 1.5, size=D)
+            X, X_hold = with_bias_column(rng, N, D), with_bias_column(rng, N_hold, D)
+            flip = lambda Z: (rng.random(len(Z)) < 0.2)
+            t = ((X @ w_true > 0) ^ flip(X)).astype(np.float64)
+            t_hold = ((X_hold @ w_true > 0) ^ flip(X_hold)).astype(np.float64)
+            c = case(f"N={N}, D={D}, hold-out {N_hold}", N=N, w0=rng.normal(0, 0.1, size=D),
+                     X=X, t=t, X_hold=X_hold, t_hold=t_hold,
+                     eta=float(rng.uniform(1.0, 4.0)), epochs=int(rng.integers(25, 40)),
+                     batch_size=int(rng.integers(3, 7)), patience=int(rng.integers(2, 5)),
+                     seed=int(rng.integers(0, 2**31)))
+            w, hold = self._run(_early_stopping_run, c)
+            stops_early = len(hold) < c["epochs"] + 1
+            if stops_early and all(
+                    not np.allclose(self._run(_early_stopping_run, c, **knob)[0], w, rtol=1e-3)
+                    for knob in self.knobs.values()):
+                c["label"] += (f", eta={c['eta']:.3g}, batch_size={c['batch_size']}, "
+                               f"patience={c['patience']}, at most {c['epochs']} epochs")
+                return c
+        raise RuntimeError("could not draw an early-stopping problem")  # pragma: no cover
+
+    def cases(self, rng):
+        return [self._problem(rng) for _ in range(3)]
+
+    def _run(self, function, case, **knobs):
+        rng = np.random.default_rng(case["seed"])
+        args = [case[key] for key in self.arguments]
+        return function(linear.logistic_loss_grad, *args, rng, **knobs)
+
+    def run(self, functions, case):
+        (f,) = functions
+        result = call(f, linear.logistic_loss_grad,
+                      *(case[key] for key in self.arguments), np.random.default_rng(case["seed"]))
+        w, hold = unpack(result, ("w_best", "hold_losses"), "early_stopping_gd")
+        try:
+            hold = np.asarray(hold, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise Malformed("early_stopping_gd must return (w_best, hold_losses) with "
+                            "hold_losses a list of numbers, one per evaluation") from None
+        return {"w": w, "hold_losses": hold}
+
+    def expected(self, case):
+        w, hold = self._run(_early_stopping_run, case)
+        return {"w": w, "hold_losses": hold}
+
+    def mistakes(self, case):
+        out = {}
+        for name, knob in self.knobs.items():
+            w, hold = self._run(_early_stopping_run, case, **knob)
+            out[name] = {"w": w, "hold_losses": hold}
+        return out
+
+
+EXERCISES = (LrAnnealing(), LrStepDecay(), LogisticPredict(), EarlyStoppingGd())

@@ -1,19 +1,22 @@
 """The exercises of lesson 5 (``05_mlp``): the dense layer, the activation layers, the MSE
-loss through the softmax, Xavier initialisation, weight decay and the optimizer rules.
+loss through the softmax, Xavier initialisation, weight decay, the optimizer rules, and
+the student's own network (``mlp_loss_grad``) and training epoch (``train_epoch``).
 
 Three families: ``ActivationLayer`` (a forward/backward pair from helpers.activations),
 ``LogitsLoss`` (from lesson 4) and ``OptimizerRule`` (a CS231n-style rule checked over
-several steps)."""
+several steps). The network's reference, :func:`mlp_reference`, is composed from the
+kernels exactly as the student composes their own functions; ``tests/test_exercises.py``
+checks that it equals ``helpers.mlp.MLP`` in float64."""
 import copy
 
 import numpy as np
 
-from checker.cases import away_from_zero, case, dims, fd, labels
+from checker.cases import away_from_zero, case, dims, fd, labels, params_fd
 from checker.exercise import Exercise, PropertyExercise
 from checker.lessons.derivations import DIAGONAL_ONLY
 from checker.lessons.softmax import LogitsLoss
 from checker.runner import Malformed, call, call_in_place, unpack
-from helpers import activations, layers, losses, optim
+from helpers import activations, layers, losses, optim, training
 
 
 class Dense(Exercise):
@@ -450,5 +453,251 @@ class Adam(OptimizerRule):
                                                                  case, self.name)}}
 
 
+# ---- the student's network and its training ------------------------------------------
+
+#: The hidden activations of ``mlp_loss_grad`` (as in helpers.mlp.ACTIVATIONS) and losses.
+MLP_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
+MLP_LOSSES = {"cross_entropy": losses.softmax_cross_entropy, "mse": losses.mse_softmax}
+
+
+def _layer_count(params):
+    return sum(1 for key in params if key.startswith("W"))
+
+
+def mlp_reference(params, X, y, activation="relu", loss="cross_entropy", weight_decay=0.0, *,
+                  act_on_output=False, skip_act_backward=False, decay_biases=False,
+                  decay_in_loss=True, decay_in_grad=True):
+    """(loss, grads) of the network ``params`` = W1, b1, ..., WL, bL: dense layers with
+    ``activation`` between them (not after the last), ``loss`` of the logits, plus
+    weight_decay/2 * sum ||W||^2. The keyword-only knobs make the named mistakes."""
+    n_layers = _layer_count(params)
+    act_forward = getattr(activations, f"{activation}_forward")
+    act_backward = getattr(activations, f"{activation}_backward")
+    h, caches = X, []
+    for i in range(1, n_layers + 1):
+        z, dense_cache = layers.dense_forward(h, params[f"W{i}"], params[f"b{i}"])
+        act_cache = None
+        if i < n_layers or act_on_output:
+            z, act_cache = act_forward(z)
+        caches.append((dense_cache, act_cache))
+        h = z
+    value, dout = MLP_LOSSES[loss](h, y)
+    grads = {}
+    for i in range(n_layers, 0, -1):          # backward: the layers in reverse order
+        dense_cache, act_cache = caches[i - 1]
+        if act_cache is not None and not skip_act_backward:
+            dout = act_backward(dout, act_cache)
+        dout, grads[f"W{i}"], grads[f"b{i}"] = layers.dense_backward(dout, dense_cache)
+    decayed = [k for k in params if k.startswith("W") or decay_biases]
+    if decay_in_loss:
+        value += 0.5 * weight_decay * sum(float(np.sum(params[k] ** 2)) for k in decayed)
+    if decay_in_grad:
+        for k in decayed:
+            grads[k] = grads[k] + weight_decay * params[k]
+    return value, {k: grads[k] for k in params}
+
+
+def _network(rng, sizes, scale=0.8):
+    params = {}
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        params[f"W{i}"] = rng.normal(0, scale / np.sqrt(fan_in), size=(fan_in, fan_out))
+        params[f"b{i}"] = rng.normal(0, 0.3, size=fan_out)
+    return params
+
+
+def _clear_of_kinks(params, X, gap=1e-3):
+    """True when no hidden pre-activation of the network lies within ``gap`` of 0 (where
+    ReLU/LeakyReLU have a kink that centred differences would straddle)."""
+    n_layers = _layer_count(params)
+    h = X
+    for i in range(1, n_layers):
+        z = h @ params[f"W{i}"] + params[f"b{i}"]
+        if np.min(np.abs(z)) < gap:
+            return False
+        h = np.maximum(z, 0.01 * z)
+    return True
+
+
+class MlpLossGrad(Exercise):
+    """``mlp_loss_grad(params, X, y, dense, activation, loss, weight_decay=0.0) -> (loss,
+    grads)``: the whole network built from the layer functions it is given (``dense`` and
+    ``activation`` forward/backward pairs, ``loss(logits, y) -> (loss, dlogits)``). The
+    check gives it the pack's kernels, so its grade depends on the composition alone (a
+    wrong dense layer loses the dense exercise only); the notebook gives it the student's.
+    Judged against the reference and centred finite differences in every parameter."""
+    name = "mlp_loss_grad"
+    functions = ("mlp_loss_grad",)
+    references = ("helpers.mlp.MLP", "helpers.mlp.train",
+                  "helpers.layers.dense_forward", "helpers.layers.dense_backward",
+                  "helpers.optim.add_weight_decay")
+    settings = [  # (hidden activation, loss, weight decay or None for the default, layers)
+        ("relu", "cross_entropy", None, 2), ("tanh", "cross_entropy", "wd", 3),
+        ("sigmoid", "mse", 0.0, 3), ("leaky_relu", "cross_entropy", "wd", 4),
+        ("identity", "mse", "wd", 2), ("relu", "cross_entropy", 0.0, 1)]
+
+    def cases(self, rng):
+        cases = []
+        for activation, loss, wd, n_layers in self.settings:
+            sizes = dims(rng, 2, 6, n_layers + 1)
+            N = int(rng.integers(3, 8))
+            for _ in range(100):
+                params = _network(rng, sizes)
+                X = rng.normal(size=(N, sizes[0]))
+                if _clear_of_kinks(params, X):
+                    break
+            else:  # pragma: no cover - the gap is tiny against the spread
+                raise RuntimeError("could not draw a network clear of the ReLU kinks")
+            if wd == "wd":
+                wd = float(rng.uniform(0.05, 0.5))
+            decay = "weight_decay left at its default" if wd is None else f"weight_decay={wd:.3g}"
+            cases.append(case(f"{activation}, {loss}, {decay}, sizes {sizes}, N={N}", N=N,
+                              params=params, X=X, y=labels(rng, N, sizes[-1]),
+                              activation=activation, loss=loss, weight_decay=wd))
+        return cases
+
+    @staticmethod
+    def settings_of(case):
+        settings = {"activation": case["activation"], "loss": case["loss"]}
+        if case["weight_decay"] is not None:
+            settings["weight_decay"] = case["weight_decay"]
+        return settings
+
+    def run(self, functions, case):
+        (f,) = functions
+        kind = case["activation"]
+        pair = (getattr(activations, f"{kind}_forward"), getattr(activations, f"{kind}_backward"))
+        parts = ((layers.dense_forward, layers.dense_backward), pair, MLP_LOSSES[case["loss"]])
+        decay = {} if case["weight_decay"] is None else {"weight_decay": case["weight_decay"]}
+        result = call(f, case["params"], case["X"], case["y"], *parts, **decay)
+        loss, grads = unpack(result, ("loss", "grads"), "mlp_loss_grad")
+        return {"loss": loss, "grads": grads}
+
+    def expected(self, case):
+        loss, grads = mlp_reference(case["params"], case["X"], case["y"], **self.settings_of(case))
+        return {"loss": loss, "grads": grads}
+
+    def gradients(self, case):
+        X, y, settings = case["X"], case["y"], self.settings_of(case)
+        return params_fd(lambda p: mlp_reference(p, X, y, **settings)[0], case["params"])
+
+    def mistakes(self, case):
+        args = (case["params"], case["X"], case["y"])
+        settings = self.settings_of(case)
+        knobs = {"the activation applied after the last layer too (the output layer is linear: "
+                 "its logits go straight into the loss)": {"act_on_output": True},
+                 "the activation's backward pass skipped (dout passed through unchanged)":
+                 {"skip_act_backward": True},
+                 "the biases decayed too (only the weights W1, W2, ... are)":
+                 {"decay_biases": True},
+                 "the weight-decay term missing from the loss (wd/2 * sum ||W||^2)":
+                 {"decay_in_loss": False},
+                 "the weight decay missing from the gradients (+ wd * W)":
+                 {"decay_in_grad": False}}
+        out = {}
+        for name, knob in knobs.items():
+            loss, grads = mlp_reference(*args, **settings, **knob)
+            out[name] = {"loss": loss, "grads": grads}
+        return out
+
+
+def _epoch_reference(params, X, y, loss_grad, update, configs, batch_size, rng, *,
+                     shuffle=True, drop_last=False, keep_state=True):
+    """One epoch as train_epoch's contract says; the knobs make the named mistakes."""
+    params = dict(params)
+    N = len(y)
+    if shuffle:
+        batches = training.minibatches(N, batch_size, rng)
+    else:
+        batches = (np.arange(N)[start:start + batch_size] for start in range(0, N, batch_size))
+    losses_ = []
+    for idx in batches:
+        if drop_last and len(idx) < batch_size:
+            continue
+        loss, grads = loss_grad(params, X[idx], y[idx])
+        losses_.append(loss)
+        for key in params:
+            config = configs[key] if keep_state else copy.deepcopy(configs[key])
+            params[key], config = update(params[key], grads[key], config)
+            if keep_state:
+                configs[key] = config
+    return params, losses_
+
+
+class TrainEpoch(Exercise):
+    """``train_epoch(params, X, y, loss_grad, update, configs, batch_size, rng) ->
+    (params, losses)``: one epoch of shuffled minibatches, checked over two epochs in a
+    row with the same ``configs`` and ``rng`` (the order, the rule's state, the history)."""
+    name = "train_epoch"
+    functions = ("train_epoch",)
+    references = ("helpers.mlp.train", "helpers.training.train",
+                  "helpers.training.minibatches")
+    rules = {"momentum": (optim.momentum, {"learning_rate": 0.1, "momentum": 0.9}),
+             "sgd": (optim.sgd, {"learning_rate": 0.3}),
+             "adam": (optim.adam, {"learning_rate": 0.02})}
+
+    def cases(self, rng):
+        cases = []
+        for rule, activation in [("momentum", "tanh"), ("sgd", "relu"), ("adam", "sigmoid")]:
+            D, H, K = dims(rng, 2, 6, 3)
+            batch_size = int(rng.integers(3, 6))
+            N = batch_size * int(rng.integers(2, 4)) + int(rng.integers(1, batch_size))
+            cases.append(case(f"{rule}, {activation} network ({D}, {H}, {K}), N={N}, "
+                              f"batch_size={batch_size} (the last batch shorter), two epochs",
+                              N=N, params=_network(rng, (D, H, K)), X=rng.normal(size=(N, D)),
+                              y=labels(rng, N, K), rule=rule, activation=activation,
+                              batch_size=batch_size, seed=int(rng.integers(0, 2**31))))
+        return cases
+
+    def _loss_grad(self, case):
+        activation = case["activation"]
+        return lambda p, Xb, yb: mlp_reference(p, Xb, yb, activation=activation)
+
+    def _two_epochs(self, epoch, case):
+        """Outputs of two epochs of ``epoch`` (the student's function, or the reference
+        with knobs) with one configs dict and one generator."""
+        rule, settings = self.rules[case["rule"]]
+        configs = {key: dict(settings) for key in case["params"]}
+        rng = np.random.default_rng(case["seed"])
+        out = {}
+        params = case["params"]
+        for suffix in ("", "_2"):
+            result = epoch(copy.deepcopy(params), case["X"], case["y"], self._loss_grad(case),
+                           rule, configs, case["batch_size"], rng)
+            params, history = unpack(result, ("params", "losses"), "train_epoch")
+            if not isinstance(params, dict):
+                raise Malformed(f"train_epoch must return (params, losses) with params a dict "
+                                f"keyed like the argument; got a {type(params).__name__}")
+            try:
+                history = np.asarray(history, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise Malformed("train_epoch must return (params, losses) with losses a list "
+                                f"of numbers; got {type(history).__name__}") from None
+            out[f"params{suffix}"] = copy.deepcopy(params)
+            out[f"losses{suffix}"] = history
+        return out
+
+    def run(self, functions, case):
+        (f,) = functions
+        return self._two_epochs(lambda *args: call_in_place("train_epoch", f, *args), case)
+
+    def expected(self, case):
+        return self._two_epochs(_epoch_reference, case)
+
+    def mistakes(self, case):
+        knobs = {"the minibatches not shuffled: take order = rng.permutation(N) at the start "
+                 "of each epoch": {"shuffle": False},
+                 "the last, shorter minibatch dropped (range(0, N - batch_size + 1, "
+                 "batch_size)): every example is used once per epoch": {"drop_last": True},
+                 "the optimizer state not kept between steps: store the config the rule "
+                 "returns in configs[key]": {"keep_state": False}}
+        out = {}
+        for name, knob in knobs.items():
+            def epoch(*args, knob=knob):
+                return _epoch_reference(*args, **knob)
+            out[name] = self._two_epochs(epoch, case)
+        return out
+
+
 EXERCISES = (Dense(), SigmoidLayer(), Tanh(), Relu(), LeakyRelu(), Identity(), MseSoftmax(),
-             XavierInit(), WeightDecay(), Sgd(), Momentum(), Rmsprop(), Adam())
+             XavierInit(), WeightDecay(), Sgd(), Momentum(), Rmsprop(), Adam(), MlpLossGrad(),
+             TrainEpoch())

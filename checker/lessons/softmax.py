@@ -1,11 +1,11 @@
-"""The exercises of lesson 4 (``04_softmax``): the softmax cross-entropy of logits and the
-regularised softmax-regression loss. ``LogitsLoss`` is the family of losses of logits
-(lesson 5 adds ``mse_softmax``)."""
-import numpy as np
+"""The exercise of lesson 4 (``04_softmax``): the regularised softmax-regression loss.
 
+The softmax and the cross-entropy of logits are graded once, in lesson 1 (``softmax``,
+``softmax_loss_grad``); here the student may call the pack's
+``helpers.losses.softmax_cross_entropy`` inside the model. ``LogitsLoss`` is the family of
+losses of logits (lesson 5's ``mse_softmax``)."""
 from checker.cases import case, dims, labels, params_fd
 from checker.exercise import Exercise, KernelExercise
-from checker.lessons.derivations import DIAGONAL_ONLY, diagonal_only_dlogits
 from checker.runner import call, unpack
 from helpers import layers, losses, regularization
 
@@ -25,31 +25,6 @@ class LogitsLoss(KernelExercise):
             cases.append(case(f"random logits ({N}, {K})", N=N,
                               logits=rng.normal(0, 2, size=(N, K)), y=labels(rng, N, K)))
         return cases
-
-
-class SoftmaxCrossEntropy(LogitsLoss):
-    """``softmax_cross_entropy(logits, y) -> (loss, dlogits)``, mean cross-entropy."""
-    name = "softmax_cross_entropy"
-    functions = ("softmax_cross_entropy",)
-    references = ("helpers.losses.softmax_cross_entropy",)
-    kernel = staticmethod(losses.softmax_cross_entropy)
-
-    def cases(self, rng):
-        cases = self.random_cases(rng)
-        N, K = dims(rng, 3, 7, 2)
-        logits = rng.normal(0, 2, size=(N, K)) + rng.choice([-1000.0, 1000.0], size=(N, 1))
-        cases.append(case(f"rows shifted by +-1000 ({N}, {K})", N=N, logits=logits,
-                          y=labels(rng, N, K)))
-        K = int(rng.integers(3, 6))
-        logits = np.concatenate([[1000.0, -1000.0], rng.normal(size=K - 2)])[None, :]
-        cases.append(case(f"logits of +-1000 with the true class at -1000 (1, {K})", N=1,
-                          logits=logits, y=np.array([1])))
-        return cases
-
-    def mistakes(self, case):
-        loss, _ = losses.softmax_cross_entropy(case["logits"], case["y"])
-        return {DIAGONAL_ONLY: {"loss": loss,
-                                "dlogits": diagonal_only_dlogits(case["logits"], case["y"])}}
 
 
 def _softmax_regression(params, X, y, lam, factor=1.0, penalise_bias=False):
@@ -72,7 +47,7 @@ class SoftmaxRegressionLossGrad(Exercise):
     (D, K), b (K,); + lam/2 * ||W||^2 (b not penalised)."""
     name = "softmax_regression_loss_grad"
     functions = ("softmax_regression_loss_grad",)
-    references = ("helpers.losses.softmax_cross_entropy", "helpers.layers.dense_forward",
+    references = ("helpers.layers.dense_forward",
                   "helpers.layers.dense_backward", "helpers.regularization.l2_penalty",
                   "helpers.linear.softmax_loss_grad", "helpers.linear.softmax_loss")
 
@@ -115,4 +90,4 @@ class SoftmaxRegressionLossGrad(Exercise):
         return {name: {"loss": v[0], "grads": v[1]} for name, v in out.items()}
 
 
-EXERCISES = (SoftmaxCrossEntropy(), SoftmaxRegressionLossGrad())
+EXERCISES = (SoftmaxRegressionLossGrad(),)
