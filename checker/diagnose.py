@@ -11,12 +11,52 @@ the reference pieces, keyed by the name of the mistake.
 Outputs may be arrays, scalars, tuples/lists (e.g. ``(loss, grad)``) or dicts (e.g.
 ``grads``); the message says which entry is wrong (``"dW: ..."``).
 
+One piece of advice that misleads is named wherever a loss is graded: "add a small epsilon
+inside the log" (``log(p + 1e-7)``, or ``p`` clipped to ``[eps, 1 - eps]``) makes a
+cross-entropy wrong by up to ~1e-4 for confident predictions, and far more where the
+true class has a tiny probability. :func:`epsilon_in_log` gives the losses those forms
+produce, for the exercises to offer as variants (:data:`EPSILON_IN_LOG`).
+
 The grading code imports this module; it imports numpy only.
 """
 import numpy as np
 
 #: Relative error under which ``got`` counts as matching a transformed answer or a variant.
 MATCH_TOLERANCE = 1e-5
+
+
+#: The diagnosis of a loss computed with an epsilon inside the log.
+EPSILON_IN_LOG = "epsilon inside the log: use log-sum-exp / logaddexp instead"
+#: The epsilons people put there.
+EPSILONS = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-12, 1e-15)
+
+
+def epsilon_in_log(log_q, extra=0.0):
+    """{diagnosis: loss} for a mean cross-entropy -mean(log q) computed with an epsilon
+    inside the log, in the two usual forms: log(q + eps) and log(clip(q, eps, 1 - eps))
+    (a clipped or ``np.maximum``-ed probability), for each eps of :data:`EPSILONS`.
+
+    log_q: the log-probabilities the loss averages, one per term (the true class of each
+    example; for a binary loss the probability of each target), computed stably by the
+    exercise; extra: what the loss adds to the mean (a penalty). Only the forms whose
+    loss differs from the right one by more than 10 * MATCH_TOLERANCE (relative) are
+    returned, so that a match names this mistake and no other."""
+    log_q = np.asarray(log_q, dtype=np.float64).ravel()
+    if log_q.size == 0 or not np.all(np.isfinite(log_q)):
+        return {}
+    q = np.exp(log_q)
+    right = float(-np.mean(log_q)) + extra
+    out = {}
+    with np.errstate(all="ignore"):
+        for eps in EPSILONS:
+            forms = ((f"log(p + {eps:g})", np.log(q + eps)),
+                     (f"log(clip(p, {eps:g}, 1 - {eps:g}))", np.log(np.clip(q, eps, 1 - eps))))
+            for form, logs in forms:
+                loss = float(-np.mean(logs)) + extra
+                scale = max(abs(loss), abs(right), 1e-300)
+                if abs(loss - right) > 10 * MATCH_TOLERANCE * scale:
+                    out[f"{EPSILON_IN_LOG} (the loss equals the one with {form})"] = loss
+    return out
 
 
 def diagnose(got, expected, variants=None, *, batch_size=None, names=None):

@@ -361,11 +361,12 @@ def autograde(root, jobs=1, unsafe=False, students=None, assignments=None,
     _register_students(root, pairs)
 
     seed = str(secrets.randbelow(2**31 - 1) + 1)
+    hidden_key = secrets.token_hex(16)   # the hidden checks' seeds; never in a kernel
     work = _prepare_jobs(root, pairs, log)
     log(f"grading {len(work)} submission(s), {jobs} at a time, kernel {kernel}, seed {seed}, "
         f"{cell_timeout} s per cell, {timeout:.0f} s per submission")
     started = time.monotonic()
-    done = _run_jobs(root, work, jobs, kernel, seed, cell_timeout, timeout)
+    done = _run_jobs(root, work, jobs, kernel, seed, cell_timeout, timeout, hidden_key)
     elapsed = time.monotonic() - started
     _zero_fill_failures(root, done, timeout)
 
@@ -392,14 +393,16 @@ def _register_students(root, pairs):
             gb.update_or_create_student(student)
 
 
-def _run_jobs(root, work, jobs, kernel, seed, cell_timeout, timeout):
+def _run_jobs(root, work, jobs, kernel, seed, cell_timeout, timeout, hidden_key=None):
     """Run every job, ``jobs`` at a time, each nbgrader process with the grading
-    environment and a Jupyter runtime folder of its own; returns the finished jobs."""
+    environment (the run's seed and hidden key: every submission of a run gets the same
+    cases) and a Jupyter runtime folder of its own; returns the finished jobs."""
     runtime = Path(tempfile.mkdtemp(prefix="coursepack-grading-"))
 
     def run(job):
         env = nbgrader_env({
             settings.CHECK_SEED: seed,
+            settings.HIDDEN_KEY: hidden_key or secrets.token_hex(16),
             settings.GRADING_KERNEL: kernel,
             settings.CELL_TIMEOUT: str(cell_timeout),
             "COURSE_MODE": "quick",

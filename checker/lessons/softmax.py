@@ -4,8 +4,10 @@ regularised softmax-regression loss. ``LogitsLoss`` is the family of losses of l
 import numpy as np
 
 from checker.cases import case, dims, labels, params_fd
-from checker.exercise import Exercise, KernelExercise
-from checker.lessons.derivations import DIAGONAL_ONLY, diagonal_only_dlogits
+from checker.diagnose import epsilon_in_log
+from checker.exercise import Exercise, KernelExercise, Promise
+from checker.lessons.derivations import (DIAGONAL_ONLY, _watches, diagonal_only_dlogits,
+                                         softmax_log_q, with_loss)
 from checker.runner import call, unpack
 from helpers import layers, losses, regularization
 
@@ -26,6 +28,34 @@ class LogitsLoss(KernelExercise):
                               logits=rng.normal(0, 2, size=(N, K)), y=labels(rng, N, K)))
         return cases
 
+    def edge_cases(self, rng):
+        """The hidden check's additions for every loss of logits: two classes, one
+        example, rows 1000 apart with the true class far below (stability), and the
+        logits watched for in-place changes."""
+        N = int(rng.integers(3, 8))
+        K = int(rng.integers(3, 6))
+        far = rng.normal(0, 2, size=(N, K))
+        far[:, 0] += 1000.0
+        y = labels(rng, N, K)
+        y[0] = 1                                   # at least one true class 1000 below
+        N2, K2 = dims(rng, 2, 8, 2)
+        return [case(f"two classes ({N}, 2)", N=N, logits=rng.normal(0, 2, size=(N, 2)),
+                     y=labels(rng, N, 2)),
+                case(f"a single example (1, {K})", N=1, logits=rng.normal(0, 2, size=(1, K)),
+                     y=labels(rng, 1, K)),
+                case(f"class 0 1000 above the others ({N}, {K})", N=N, logits=far, y=y),
+                case(f"random logits ({N2}, {K2}), watched for in-place changes", N=N2,
+                     logits=rng.normal(0, 2, size=(N2, K2)), y=labels(rng, N2, K2),
+                     unchanged=("logits", "y"))]
+
+    def hidden_cases(self, rng):
+        return self.edge_cases(rng)
+
+
+def _spread(c):
+    """The largest gap between two logits of one row of the case."""
+    return float(np.max(np.ptp(c["logits"], axis=1)))
+
 
 class SoftmaxCrossEntropy(LogitsLoss):
     """``softmax_cross_entropy(logits, y) -> (loss, dlogits)``, mean cross-entropy."""
@@ -33,6 +63,17 @@ class SoftmaxCrossEntropy(LogitsLoss):
     functions = ("softmax_cross_entropy",)
     references = ("helpers.losses.softmax_cross_entropy",)
     kernel = staticmethod(losses.softmax_cross_entropy)
+    promises = (
+        Promise("random", "loss and gradient against the reference and centred finite "
+                "differences on random logits", lambda c: np.max(np.abs(c["logits"])) < 100),
+        Promise("shifted", "rows shifted by +-1000 (finite for logits of +-1000)",
+                lambda c: np.min(np.abs(c["logits"])) >= 900),
+        Promise("far_below", "a true class 1000 below the best (through log-sum-exp, never "
+                "log(softmax))", lambda c: bool(np.any(
+                    np.max(c["logits"], axis=1) - c["logits"][np.arange(len(c["y"])), c["y"]]
+                    >= 900))),
+        Promise("unchanged", "logits left unchanged", _watches("logits")),
+    )
 
     def cases(self, rng):
         cases = self.random_cases(rng)
@@ -47,9 +88,11 @@ class SoftmaxCrossEntropy(LogitsLoss):
         return cases
 
     def mistakes(self, case):
-        loss, _ = losses.softmax_cross_entropy(case["logits"], case["y"])
+        loss, dlogits = losses.softmax_cross_entropy(case["logits"], case["y"])
         return {DIAGONAL_ONLY: {"loss": loss,
-                                "dlogits": diagonal_only_dlogits(case["logits"], case["y"])}}
+                                "dlogits": diagonal_only_dlogits(case["logits"], case["y"])},
+                **with_loss({"loss": loss, "dlogits": dlogits},
+                            epsilon_in_log(softmax_log_q(case["logits"], case["y"])))}
 
 
 def _softmax_regression(params, X, y, lam, factor=1.0, penalise_bias=False):
@@ -86,6 +129,42 @@ class SoftmaxRegressionLossGrad(Exercise):
                               X=rng.normal(size=(N, D)), y=labels(rng, N, K), lam=lam))
         return cases
 
+    def hidden_cases(self, rng):
+        out = []
+        N, D = dims(rng, 3, 8, 2)
+        out.append(case(f"two classes, lam default, N={N}, D={D}, K=2", N=N,
+                        params={"W": rng.normal(0, 0.5, size=(D, 2)),
+                                "b": rng.normal(0, 0.5, size=2)},
+                        X=rng.normal(size=(N, D)), y=labels(rng, N, 2), lam=None))
+        D, K = dims(rng, 2, 6, 2)
+        lam = float(rng.uniform(0.05, 1.0))
+        out.append(case(f"a single example N=1, lam={lam:.3g}, D={D}, K={K}", N=1,
+                        params={"W": rng.normal(0, 0.5, size=(D, K)),
+                                "b": rng.normal(0, 0.5, size=K)},
+                        X=rng.normal(size=(1, D)), y=labels(rng, 1, K), lam=lam))
+        N, D, K = dims(rng, 3, 8, 3)
+        b = rng.choice([-1000.0, 0.0], size=K)
+        b[0] = 0.0                                  # some classes 1000 below the others
+        out.append(case(f"classes 1000 apart through b, lam=0.1, N={N}, D={D}, K={K}", N=N,
+                        params={"W": rng.normal(0, 0.5, size=(D, K)), "b": b},
+                        X=rng.normal(size=(N, D)), y=labels(rng, N, K), lam=0.1))
+        N, D, K = dims(rng, 3, 8, 3)
+        lam = float(rng.uniform(0.05, 1.0))
+        out.append(case(f"lam={lam:.3g}, N={N}, D={D}, K={K}, inputs watched for in-place "
+                        "changes", N=N, params={"W": rng.normal(0, 0.5, size=(D, K)),
+                                                "b": rng.normal(0, 0.5, size=K)},
+                        X=rng.normal(size=(N, D)), y=labels(rng, N, K), lam=lam,
+                        unchanged=("params", "X", "y")))
+        return out
+
+    promises = (
+        Promise("default", "lam left at its default", lambda c: c["lam"] is None),
+        Promise("penalised", "lam > 0: loss and both gradients against the reference and "
+                "finite differences", lambda c: bool(c["lam"])),
+        Promise("stable", "the cross-entropy computed stably (classes 1000 apart)",
+                lambda c: np.max(np.abs(c["params"]["b"])) >= 500),
+    )
+
     def run(self, functions, case):
         (f,) = functions
         if case["lam"] is None:
@@ -112,7 +191,14 @@ class SoftmaxRegressionLossGrad(Exercise):
                "a factor 2 in the L2 term (2 * lam * W instead of lam * W)":
                _softmax_regression(*args, factor=2.0),
                "the penalty divided by N": _softmax_regression(*args, factor=1 / case["N"])}
-        return {name: {"loss": v[0], "grads": v[1]} for name, v in out.items()}
+        out = {name: {"loss": v[0], "grads": v[1]} for name, v in out.items()}
+        loss, grads = _softmax_regression(*args)
+        penalty = loss - losses.softmax_cross_entropy(
+            case["X"] @ case["params"]["W"] + case["params"]["b"], case["y"])[0]
+        logits = case["X"] @ case["params"]["W"] + case["params"]["b"]
+        out.update(with_loss({"loss": loss, "grads": grads},
+                             epsilon_in_log(softmax_log_q(logits, case["y"]), extra=penalty)))
+        return out
 
 
 EXERCISES = (SoftmaxCrossEntropy(), SoftmaxRegressionLossGrad())
