@@ -178,8 +178,9 @@ def _changed_in_place(exercise, case, out, watched):
     """The message for the first watched input that the student's functions changed in
     place (compared exactly), or None."""
     for key in watched:
-        after = out.get(f"{key}_after")
-        where = _first_difference(after, case[key], key)
+        if f"{key}_after" not in out:
+            continue                       # a malformed output: the comparison says so
+        where = _first_difference(out[f"{key}_after"], case[key], key)
         if where is not None:
             names = " / ".join(exercise.functions)
             return (f"{names} changed its input {where} in place (e.g. with -=, *= or "

@@ -38,7 +38,9 @@ def _reference_outputs(name, seed=None, hidden=False):
         from helpers.layers import xavier_init
         return [run_case(EXERCISES[name], (xavier_init,), case)
                 for case in cases_for(name, seed, hidden)]
-    return [EXERCISES[name].expected(case) for case in cases_for(name, seed, hidden)]
+    return [{**EXERCISES[name].expected(case),
+             **{f"{key}_after": case[key] for key in case.get("unchanged") or ()}}
+            for case in cases_for(name, seed, hidden)]
 
 
 def test_the_table_has_exactly_the_contracts_exercises():
@@ -286,3 +288,41 @@ def test_every_model_the_notebooks_call_by_name_is_a_flagged_reference():
     assert public, "helpers.linear has no functions?"
     missing = sorted(public - referenced - {"helpers.linear.softmax_predict"})
     assert missing == [], f"not in any exercise's references: {missing}"
+
+
+def test_a_watched_input_changed_in_place_is_reported_and_others_are_copies():
+    """A case with 'unchanged' inputs hands the student's function the case's own arrays
+    and records what the call left in them; other cases still get deep copies."""
+    case = next(c for c in cases_for("l2_penalty", "3", True) if c.get("unchanged"))
+
+    def l2_penalty(w, lam):
+        value, grad = 0.5 * lam * float(np.sum(w * w)), lam * w
+        w *= 0.0                                    # the caller's w, zeroed
+        return value, grad
+    out = run_case(EXERCISES["l2_penalty"], (l2_penalty,), case)
+    assert np.array_equal(out["w_after"], np.zeros_like(case["w"]))
+    others = [run_case(EXERCISES["l2_penalty"], (l2_penalty,), c)
+              for c in cases_for("l2_penalty", "3", True)]
+    verdict = verify("l2_penalty", "3", True, others)
+    assert not verdict.passed and "changed its input w in place" in verdict.message
+    assert verify("l2_penalty", "3", False,                   # visible: copies, no record
+                  [run_case(EXERCISES["l2_penalty"], (l2_penalty,), c)
+                   for c in cases_for("l2_penalty", "3", False)]).passed
+
+
+def test_a_strict_case_turns_overflow_into_an_error_and_leaves_numpy_as_it_was():
+    before = np.geterr()
+    case = next(c for c in cases_for("sigmoid_layer", "3", True) if c.get("strict"))
+
+    def sigmoid_forward(x):
+        out = 1 / (1 + np.exp(-x))
+        return out, out
+    out = run_case(EXERCISES["sigmoid_layer"], (sigmoid_forward, lambda d, c: d * c * (1 - c)),
+                   case)
+    assert isinstance(out, StudentError)
+    assert "FloatingPointError" in out.message and "without floating-point warnings" in out.message
+    assert np.geterr() == before
+    loose = dict(case, strict=False)
+    with np.errstate(over="ignore"):
+        assert isinstance(run_case(EXERCISES["sigmoid_layer"],
+                                   (sigmoid_forward, lambda d, c: d * c * (1 - c)), loose), dict)

@@ -31,6 +31,15 @@ def _batch(n):
     return lambda c: c.get("N") == n
 
 
+def far_below(rng, K, label):
+    """Offsets (K,) of 0 or -1000 per class: class ``label`` (a true class) at -1000 and
+    at least one other class at 0, so that some example's true class is 1000 below."""
+    offsets = rng.choice([-1000.0, 0.0], size=K)
+    offsets[label] = -1000.0
+    offsets[(label + 1 + int(rng.integers(0, K - 1))) % K] = 0.0
+    return offsets
+
+
 def softmax_log_q(logits, y):
     """log P[n, y_n] of softmax(logits): the log-probabilities a cross-entropy averages."""
     return activations.log_softmax(logits)[np.arange(len(y)), y]
@@ -495,10 +504,10 @@ class SoftmaxLossGrad(Exercise):
                         y=labels(rng, 1, K)))
         N, D, K = dims(rng, 3, 8, 3)
         W = rng.normal(0, 0.5, size=(D, K))
-        W[0, :] += rng.choice([-1000.0, 0.0], size=K)   # some classes 1000 below the others
-        W[0, 0] = 0.0
+        y = labels(rng, N, K)
+        W[0, :] += far_below(rng, K, y[0])
         out.append(case(f"classes 1000 apart (the true class often far below) N={N}, D={D}, "
-                        f"K={K}", N=N, W=W, X=with_bias_column(rng, N, D), y=labels(rng, N, K)))
+                        f"K={K}", N=N, W=W, X=with_bias_column(rng, N, D), y=y))
         N, D, K = dims(rng, 3, 8, 3)
         out.append(case(f"random N={N}, D={D}, K={K}, inputs watched for in-place changes",
                         N=N, W=rng.normal(0, 0.5, size=(D, K)), X=with_bias_column(rng, N, D),
@@ -653,11 +662,11 @@ class TwoLayerLossGrad(Exercise):
                         X=rng.normal(size=(1, D)), y=labels(rng, 1, 2)))
         N, D, H, K = dims(rng, 2, 8, 4)
         far = params(D, H, K)
-        far["b2"] = far["b2"] + rng.choice([-1000.0, 0.0], size=K)
-        far["b2"][0] = 0.0                      # some classes 1000 below the others
+        y = labels(rng, N, K)
+        far["b2"] = far["b2"] + far_below(rng, K, y[0])
         out.append(case(f"classes 1000 apart through b2 (the true class often far below) "
                         f"N={N}, D={D}, H={H}, K={K}", N=N, params=far,
-                        X=rng.normal(size=(N, D)), y=labels(rng, N, K)))
+                        X=rng.normal(size=(N, D)), y=y))
         N, D, H, K = dims(rng, 2, 8, 4)
         out.append(case(f"N={N}, D={D}, H={H}, K={K}, inputs watched for in-place changes",
                         N=N, params=params(D, H, K), X=rng.normal(size=(N, D)),

@@ -7,7 +7,7 @@ from checker.cases import case, dims, labels, params_fd
 from checker.diagnose import epsilon_in_log
 from checker.exercise import Exercise, KernelExercise, Promise
 from checker.lessons.derivations import (DIAGONAL_ONLY, _watches, diagonal_only_dlogits,
-                                         softmax_log_q, with_loss)
+                                         far_below, softmax_log_q, with_loss)
 from checker.runner import call, unpack
 from helpers import layers, losses, regularization
 
@@ -143,11 +143,11 @@ class SoftmaxRegressionLossGrad(Exercise):
                                 "b": rng.normal(0, 0.5, size=K)},
                         X=rng.normal(size=(1, D)), y=labels(rng, 1, K), lam=lam))
         N, D, K = dims(rng, 3, 8, 3)
-        b = rng.choice([-1000.0, 0.0], size=K)
-        b[0] = 0.0                                  # some classes 1000 below the others
+        y = labels(rng, N, K)
         out.append(case(f"classes 1000 apart through b, lam=0.1, N={N}, D={D}, K={K}", N=N,
-                        params={"W": rng.normal(0, 0.5, size=(D, K)), "b": b},
-                        X=rng.normal(size=(N, D)), y=labels(rng, N, K), lam=0.1))
+                        params={"W": rng.normal(0, 0.5, size=(D, K)),
+                                "b": far_below(rng, K, y[0])},
+                        X=rng.normal(size=(N, D)), y=y, lam=0.1))
         N, D, K = dims(rng, 3, 8, 3)
         lam = float(rng.uniform(0.05, 1.0))
         out.append(case(f"lam={lam:.3g}, N={N}, D={D}, K={K}, inputs watched for in-place "
