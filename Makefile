@@ -7,6 +7,7 @@
 #   make reproduce  every solution notebook in full mode -> build/results.json, build/REPORT.md
 #   make bench      speed benchmark -> build/bench.json
 #   make release | autograde [JOBS=N] [UNSAFE=1] | feedback | grades   (tutors, nbgrader)
+#   make similarity [THRESHOLD=0.5]  pairs of similar submissions -> build/grading/similarity/
 #   make collect FROM=download.zip LMS=canvas|moodle|blackboard [ROSTER=roster.csv]
 #   make grades FORMAT=canvas|moodle|csv     the file the LMS imports (default csv)
 #   make hub COURSE=id ROSTER=roster.csv     a course hub on this machine (root; hub/README.md)
@@ -29,7 +30,7 @@ ifeq ($(origin MNIST_DIR),undefined)
 endif
 
 PHONY_EXTRA := doctor system-packages collect roster hub hub-stop
-.PHONY: $(PHONY_EXTRA) venv demo test lab reproduce bench release autograde feedback grades sandbox-check clean
+.PHONY: $(PHONY_EXTRA) venv demo test lab reproduce bench release autograde feedback grades similarity sandbox-check clean
 
 venv: $(STAMP)
 
@@ -73,6 +74,10 @@ autograde: $(STAMP)
 
 feedback: $(STAMP)
 	$(PY) -m grader feedback
+
+# pairs of similar submissions per assignment (copydetect) -> build/grading/similarity/
+similarity: $(STAMP)
+	$(PY) -m grader similarity $(if $(THRESHOLD),--threshold $(THRESHOLD),)
 
 grades: $(STAMP)
 	$(PY) -m grader export --format $(FORMAT) $(if $(ROSTER),--roster $(ROSTER),)

@@ -12,6 +12,9 @@
     collect DOWNLOAD.zip --lms canvas|moodle|blackboard [--roster CSV] [--assignment A]
                                  an LMS download into submitted/ (grader.lms)
     roster [CSV]                 the roster's students into the gradebook (grader.roster)
+    similarity [--assignment A ...] [--threshold T]
+                                 cross-student similarity of each assignment's submissions
+                                 (copydetect): build/grading/similarity/<a>/ (grader.similarity)
 
 `--root DIR` (before the step) selects another course root (a folder with
 nbgrader_config.py); default: this repository.
@@ -19,7 +22,7 @@ nbgrader_config.py); default: this repository.
 import argparse
 import sys
 
-from grader import lms, pipeline, settings
+from grader import lms, pipeline, settings, similarity
 from grader.export import export_grades
 from grader.roster import RosterError
 
@@ -54,6 +57,11 @@ def build_parser():
     ex.add_argument("--format", default="csv", choices=lms.EXPORT_FORMATS,
                     help="csv (grades.csv), or the import file of canvas / moodle")
     ex.add_argument("--roster", default=None, help="roster CSV for names and e-mails (default roster.csv)")
+    sim = steps.add_parser("similarity", help="pairs of similar submissions per assignment")
+    sim.add_argument("--assignment", action="append", default=None,
+                     help="only this assignment (repeatable; default every assignment)")
+    sim.add_argument("--threshold", type=float, default=similarity.THRESHOLD,
+                     help=f"list pairs at or above this similarity (default {similarity.THRESHOLD})")
     lms.add_steps(steps)
     return parser
 
@@ -75,6 +83,10 @@ def main(argv=None):
             pipeline.feedback(root, students=args.student, assignments=args.assignment)
         elif args.step == "export":
             print(f"wrote {export_grades(root, args.to)}")
+        elif args.step == "similarity":
+            for data in pipeline.similarity(root, assignments=args.assignment,
+                                            threshold=args.threshold):
+                print(similarity.format_text(data))
     except (pipeline.GradingError, lms.LMSError, RosterError) as exc:
         print(f"python -m grader {args.step}: {exc}", file=sys.stderr)
         return 2

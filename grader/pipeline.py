@@ -373,10 +373,27 @@ def autograde(root, jobs=1, unsafe=False, students=None, assignments=None,
     report = report_mod.build(root, done, seed=seed, kernel=kernel, jobs_at_once=jobs,
                               cell_timeout=cell_timeout, submission_timeout=timeout, seconds=elapsed)
     report["sandbox_limits"] = limits_line
+    try:        # a report for the tutor; never a reason to lose the grades
+        report["similarity"] = {data["assignment"]: data for data in
+                                similarity(root, assignments=sorted({j.assignment for j in done}))}
+    except Exception as exc:
+        report["similarity"] = {}
+        report["similarity_error"] = f"{type(exc).__name__}: {exc}"
+        log(f"similarity report not written: {report['similarity_error']}")
     report_mod.write(root, report)
     log(report_mod.format_text(report))
     log(limits_line)
     return report
+
+
+def similarity(root, assignments=None, threshold=None):
+    """The cross-student similarity report (grader.similarity) of each assignment (all
+    with a release when None); returns the list of report dicts."""
+    from grader import similarity as similarity_mod
+
+    names = assignments or discover_assignments(root)
+    return [similarity_mod.report(root, name, threshold or similarity_mod.THRESHOLD)
+            for name in names if (Path(root) / "notebooks" / name).is_dir()]
 
 
 def _register_students(root, pairs):
