@@ -293,21 +293,22 @@ def test_every_model_the_notebooks_call_by_name_is_a_flagged_reference():
 def test_a_watched_input_changed_in_place_is_reported_and_others_are_copies():
     """A case with 'unchanged' inputs hands the student's function the case's own arrays
     and records what the call left in them; other cases still get deep copies."""
-    case = next(c for c in cases_for("l2_penalty", "3", True) if c.get("unchanged"))
+    name = "logistic_loss_grad"
+    case = next(c for c in cases_for(name, "3", True) if c.get("unchanged"))
 
-    def l2_penalty(w, lam):
-        value, grad = 0.5 * lam * float(np.sum(w * w)), lam * w
-        w *= 0.0                                    # the caller's w, zeroed
-        return value, grad
-    out = run_case(EXERCISES["l2_penalty"], (l2_penalty,), case)
-    assert np.array_equal(out["w_after"], np.zeros_like(case["w"]))
-    others = [run_case(EXERCISES["l2_penalty"], (l2_penalty,), c)
-              for c in cases_for("l2_penalty", "3", True)]
-    verdict = verify("l2_penalty", "3", True, others)
-    assert not verdict.passed and "changed its input w in place" in verdict.message
-    assert verify("l2_penalty", "3", False,                   # visible: copies, no record
-                  [run_case(EXERCISES["l2_penalty"], (l2_penalty,), c)
-                   for c in cases_for("l2_penalty", "3", False)]).passed
+    def logistic_loss_grad(w, X, t):
+        z = X @ w
+        loss = float(np.mean(np.logaddexp(0.0, z) - t * z))
+        X *= (0.5 * (1 + np.tanh(0.5 * z)) - t)[:, None]     # the caller's X, scaled
+        return loss, X.sum(axis=0) / len(t)
+    out = run_case(EXERCISES[name], (logistic_loss_grad,), case)
+    assert not np.array_equal(out["X_after"], case["X"])
+    verdict = verify(name, "3", True, [run_case(EXERCISES[name], (logistic_loss_grad,), c)
+                                       for c in cases_for(name, "3", True)])
+    assert not verdict.passed and "changed its input X in place" in verdict.message
+    assert verify(name, "3", False,                           # visible: copies, no record
+                  [run_case(EXERCISES[name], (logistic_loss_grad,), c)
+                   for c in cases_for(name, "3", False)]).passed
 
 
 def test_a_strict_case_turns_overflow_into_an_error_and_leaves_numpy_as_it_was():

@@ -148,13 +148,12 @@ class SoftmaxRegressionLossGrad(Exercise):
                         params={"W": rng.normal(0, 0.5, size=(D, K)),
                                 "b": far_below(rng, K, y[0])},
                         X=rng.normal(size=(N, D)), y=y, lam=0.1))
-        N, D, K = dims(rng, 3, 8, 3)
+        N, K = dims(rng, 3, 8, 2)
         lam = float(rng.uniform(0.05, 1.0))
-        out.append(case(f"lam={lam:.3g}, N={N}, D={D}, K={K}, inputs watched for in-place "
-                        "changes", N=N, params={"W": rng.normal(0, 0.5, size=(D, K)),
-                                                "b": rng.normal(0, 0.5, size=K)},
-                        X=rng.normal(size=(N, D)), y=labels(rng, N, K), lam=lam,
-                        unchanged=("params", "X", "y")))
+        out.append(case(f"lam={lam:.3g}, N={N}, one input (D=1), K={K}", N=N,
+                        params={"W": rng.normal(0, 0.5, size=(1, K)),
+                                "b": rng.normal(0, 0.5, size=K)},
+                        X=rng.normal(size=(N, 1)), y=labels(rng, N, K), lam=lam))
         return out
 
     promises = (
