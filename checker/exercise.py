@@ -64,6 +64,21 @@ class Promise:
         return [i for i, case in enumerate(cases) if self.covers(case)]
 
 
+def largest_at_least(key, at_least):
+    """covers(case) for a Promise: some |case[key]| >= at_least."""
+    return lambda c: bool(np.max(np.abs(c[key]), initial=0.0) >= at_least)
+
+
+def watches(key):
+    """covers(case) for a Promise: the case watches input ``key`` for in-place changes."""
+    return lambda c: key in (c.get("unchanged") or ())
+
+
+def batch_of(n):
+    """covers(case) for a Promise: a batch of exactly n examples."""
+    return lambda c: c.get("N") == n
+
+
 class Exercise:
     """An exercise judged on its values (see the module docstring)."""
     name = ""

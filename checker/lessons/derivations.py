@@ -6,7 +6,8 @@ import numpy as np
 from checker.cases import (FD_STEP, away_from_zero, case, dims, fd, labels, params_fd,
                            with_bias_column)
 from checker.diagnose import epsilon_in_log
-from checker.exercise import Exercise, KernelExercise, Promise
+from checker.exercise import (Exercise, KernelExercise, Promise, batch_of, largest_at_least,
+                              watches)
 from checker.runner import call, call_in_place, unpack
 from helpers import activations, gradcheck, layers, losses, regularization
 
@@ -14,21 +15,6 @@ from helpers import activations, gradcheck, layers, losses, regularization
 #: by every exercise with a softmax inside (here and in lessons 4 and 5).
 DIAGONAL_ONLY = ("only the diagonal of the softmax Jacobian (the -p_i p_j terms for "
                  "i != j are missing)")
-
-
-def _max_abs(key, at_least):
-    """covers(case): some |case[key]| >= at_least."""
-    return lambda c: bool(np.max(np.abs(c[key]), initial=0.0) >= at_least)
-
-
-def _watches(key):
-    """covers(case): the case watches input ``key`` for in-place changes."""
-    return lambda c: key in (c.get("unchanged") or ())
-
-
-def _batch(n):
-    """covers(case): a batch of exactly n examples."""
-    return lambda c: c.get("N") == n
 
 
 def far_below(rng, K, label):
@@ -91,7 +77,7 @@ class Sigmoid(Exercise):
                 lambda c: np.ndim(c["z"]) >= 1 and np.max(np.abs(c["z"])) < 100),
         Promise("scalar", "a single number (shape ())", lambda c: np.ndim(c["z"]) == 0),
         Promise("extreme", "finite, no nan, at z = +-1000, +-745, +-710, +-40",
-                _max_abs("z", 1000)),
+                largest_at_least("z", 1000)),
     )
 
     def run(self, functions, case):
@@ -134,7 +120,7 @@ class SigmoidGrad(Exercise):
     promises = (
         Promise("values", "against the reference and finite differences of the sigmoid",
                 lambda c: np.max(np.abs(c["z"])) < 100),
-        Promise("extreme", "finite at z = +-1000 (no overflow in exp)", _max_abs("z", 1000)),
+        Promise("extreme", "finite at z = +-1000 (no overflow in exp)", largest_at_least("z", 1000)),
     )
 
     def run(self, functions, case):
@@ -328,10 +314,10 @@ class LogisticLossGrad(Exercise):
         Promise("confident", "confident predictions (|z| up to about 20, where a naive "
                 "ln(1 - p) loses its digits)",
                 lambda c: np.max(np.abs(c["X"] @ c["w"])) >= 10),
-        Promise("single", "a single example (N = 1)", _batch(1)),
+        Promise("single", "a single example (N = 1)", batch_of(1)),
         Promise("stable", "the stable form of the loss (finite for any logit)",
                 lambda c: np.max(np.abs(c["X"] @ c["w"])) >= 500),
-        Promise("unchanged", "do not change the inputs", _watches("X")),
+        Promise("unchanged", "do not change the inputs", watches("X")),
     )
 
     def run(self, functions, case):
@@ -398,7 +384,7 @@ class Softmax(Exercise):
     promises = (
         Promise("random", "against the reference on random matrices",
                 lambda c: np.ndim(c["Z"]) == 2 and np.max(np.abs(c["Z"])) < 100),
-        Promise("extreme", "rows with scores around +-1000 (no nan)", _max_abs("Z", 999)),
+        Promise("extreme", "rows with scores around +-1000 (no nan)", largest_at_least("Z", 999)),
         Promise("unchanged", "Z unchanged (no Z -= ...)", lambda c: True),
         Promise("vector", "a single score vector of shape (K,)", lambda c: np.ndim(c["Z"]) == 1),
     )
@@ -452,7 +438,7 @@ class SoftmaxJacobian(Exercise):
     promises = (
         Promise("random", "against the reference and finite differences of the softmax, "
                 "for random K", lambda c: np.max(np.abs(c["z"])) < 100),
-        Promise("extreme", "scores around 1000", _max_abs("z", 999)),
+        Promise("extreme", "scores around 1000", largest_at_least("z", 999)),
     )
 
     def run(self, functions, case):
@@ -520,7 +506,7 @@ class SoftmaxLossGrad(Exercise):
                 lambda c: np.max(np.abs(c["W"])) < 100),
         Promise("shifted", "every score shifted by +1000: the loss stays finite",
                 lambda c: np.min(c["W"][0]) >= 900),
-        Promise("unchanged", "do not change the inputs", _watches("W")),
+        Promise("unchanged", "do not change the inputs", watches("W")),
     )
 
     def run(self, functions, case):
@@ -678,7 +664,7 @@ class TwoLayerLossGrad(Exercise):
                 lambda c: np.max(np.abs(c["params"]["b2"])) < 10),
         Promise("stable", "the loss computed stably",
                 lambda c: np.max(np.abs(c["params"]["b2"])) >= 500),
-        Promise("unchanged", "do not modify params or X", _watches("params")),
+        Promise("unchanged", "do not modify params or X", watches("params")),
     )
 
     def run(self, functions, case):

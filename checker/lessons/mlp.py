@@ -9,8 +9,9 @@ import copy
 import numpy as np
 
 from checker.cases import away_from_zero, case, dims, fd, labels
-from checker.exercise import Exercise, PropertyExercise, Promise
-from checker.lessons.derivations import DIAGONAL_ONLY, _max_abs, _watches
+from checker.exercise import (Exercise, PropertyExercise, Promise, largest_at_least,
+                              watches)
+from checker.lessons.derivations import DIAGONAL_ONLY
 from checker.lessons.softmax import LogitsLoss
 from checker.runner import Malformed, call, call_in_place, unpack
 from helpers import activations, layers, losses, optim
@@ -46,7 +47,7 @@ class Dense(Exercise):
     promises = (
         Promise("values", "out, dx, dW, db against the reference and finite differences",
                 lambda c: True),
-        Promise("unchanged", "the inputs not changed in place", _watches("x")),
+        Promise("unchanged", "the inputs not changed in place", watches("x")),
     )
 
     def run(self, functions, case):
@@ -313,8 +314,8 @@ class MseSoftmax(LogitsLoss):
     promises = (
         Promise("random", "loss and gradient (through the full softmax Jacobian) against the "
                 "reference and finite differences", lambda c: np.max(np.abs(c["logits"])) < 100),
-        Promise("extreme", "finite for logits of +-1000", _max_abs("logits", 900)),
-        Promise("unchanged", "logits left unchanged", _watches("logits")),
+        Promise("extreme", "finite for logits of +-1000", largest_at_least("logits", 900)),
+        Promise("unchanged", "logits left unchanged", watches("logits")),
     )
 
     def mistakes(self, case):

@@ -3,8 +3,8 @@ import numpy as np
 
 from checker.cases import away_from_zero, case, dims, fd, with_bias_column
 from checker.diagnose import epsilon_in_log
-from checker.exercise import Exercise, Promise
-from checker.lessons.derivations import _watches, bce_log_q, with_loss
+from checker.exercise import Exercise, Promise, watches
+from checker.lessons.derivations import bce_log_q, with_loss
 from checker.runner import call, unpack
 from helpers import losses, regularization
 
@@ -74,7 +74,7 @@ class RegularizedLogisticLossGrad(Exercise):
                 lambda c: c["lam"] > 0),
         Promise("stable", "finite for large |x^T w| (no log(0))",
                 lambda c: np.max(np.abs(c["X"] @ c["w"])) >= 500),
-        Promise("unchanged", "change nothing in place", _watches("w")),
+        Promise("unchanged", "change nothing in place", watches("w")),
     )
 
     def run(self, functions, case):

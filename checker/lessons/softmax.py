@@ -5,9 +5,9 @@ import numpy as np
 
 from checker.cases import case, dims, labels, params_fd
 from checker.diagnose import epsilon_in_log
-from checker.exercise import Exercise, KernelExercise, Promise
-from checker.lessons.derivations import (DIAGONAL_ONLY, _watches, diagonal_only_dlogits,
-                                         far_below, softmax_log_q, with_loss)
+from checker.exercise import Exercise, KernelExercise, Promise, watches
+from checker.lessons.derivations import (DIAGONAL_ONLY, diagonal_only_dlogits, far_below,
+                                         softmax_log_q, with_loss)
 from checker.runner import call, unpack
 from helpers import layers, losses, regularization
 
@@ -52,11 +52,6 @@ class LogitsLoss(KernelExercise):
         return self.edge_cases(rng)
 
 
-def _spread(c):
-    """The largest gap between two logits of one row of the case."""
-    return float(np.max(np.ptp(c["logits"], axis=1)))
-
-
 class SoftmaxCrossEntropy(LogitsLoss):
     """``softmax_cross_entropy(logits, y) -> (loss, dlogits)``, mean cross-entropy."""
     name = "softmax_cross_entropy"
@@ -72,7 +67,7 @@ class SoftmaxCrossEntropy(LogitsLoss):
                 "log(softmax))", lambda c: bool(np.any(
                     np.max(c["logits"], axis=1) - c["logits"][np.arange(len(c["y"])), c["y"]]
                     >= 900))),
-        Promise("unchanged", "logits left unchanged", _watches("logits")),
+        Promise("unchanged", "logits left unchanged", watches("logits")),
     )
 
     def cases(self, rng):
