@@ -69,8 +69,11 @@ def judge_payload(payload, exercise, hidden, seed, withheld=None):
                             f"(hidden={payload.get('hidden')!r}) where {exercise!r} "
                             f"(hidden={hidden}) was expected")
     if str(payload.get("seed")) != str(seed):
+        # a hidden check's seed is the grader's secret of this run: not shown, and a flag
+        # that does not change from one run to the next (serial and parallel CSVs agree)
+        shown = "another seed" if hidden else f"seed {payload.get('seed')!r}"
         return Verdict(False, f"{label}: the check ran with another seed than the grader's",
-                       flag=f"{label} ran with seed {payload.get('seed')!r}, not the grader's")
+                       flag=f"{label} ran with {shown}, not the grader's")
     if withheld is not None:
         return Verdict(False, f"{label}: {withheld}")
     try:

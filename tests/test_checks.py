@@ -114,7 +114,8 @@ def test_the_hidden_seed_is_not_in_the_environment_and_is_checked(monkeypatch):
     payload = shown[0][PAYLOAD_MIME]
     assert judge_payload(payload, "sigmoid", True, "grader-only").passed
     forged = judge_payload(payload, "sigmoid", True, "4242")
-    assert not forged.passed and forged.flag
+    assert not forged.passed and "not the grader's" in forged.flag
+    assert "grader-only" not in forged.flag     # the same flag whatever the run's seeds
 
 
 @pytest.mark.parametrize("bad", [None, ["sigmoid"], {"sigmoid": 3}, {"sigmoid": ""},
