@@ -109,6 +109,14 @@ c.GradingExecute.timeout = settings.cell_timeout()
 c.GradingExecute.kernel_name = settings.grading_kernel()
 c.GradingExecute.interrupt_on_timeout = True
 c.GradingExecute.startup_timeout = 120
+# Every output of the last cell is in before the kernel is stopped: kill it at once
+# rather than ask it to shut down and wait (the sandbox dies with its launcher).
+c.GradingExecute.shutdown_kernel = "immediate"
+# Grading mode (grader/grading_cells.py): "graded" runs the graded cells and what they
+# need, leaving out the experiments the instructor marked in solutions/ and everything
+# after the last graded cell; "all" runs every cell (`python -m grader autograde --cells all`).
+c.GradingExecute.course_root = str(ROOT)
+c.GradingExecute.cells = "graded"
 
 # Feedback: grades and the trusted verdicts, never the hidden tests' source
 # (`python -m grader feedback` also checks every page against the hidden tests' lines,

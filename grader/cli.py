@@ -10,20 +10,26 @@
            [--format canvas|moodle|csv] [--roster CSV]
                                  or the grade file Canvas / Moodle imports (grader.lms)
     collect DOWNLOAD.zip --lms canvas|moodle|blackboard [--roster CSV] [--assignment A]
-                                 an LMS download into submitted/ (grader.lms)
+            [--timezone TZ]      an LMS download into submitted/ (grader.lms)
     roster [CSV]                 the roster's students into the gradebook (grader.roster)
+    autograde --backend local|slurm [--no-wait] [--restart] [--cells graded|all]
+              [--partition P] [--account A] [--slurm-arg OPT]
+                                 where and how (grader.backends); an interrupted run resumes
+    task --run ID [--index N]    one job of a run (what a Slurm array task runs)
+    gradebook url | postgres-start [--dir D] [--port P] | postgres-stop | migrate --to URL
+                                 the gradebook ($COURSE_DB_URL; grader.gradebook)
     similarity [--assignment A ...] [--threshold T]
                                  cross-student similarity of each assignment's submissions
                                  (copydetect): build/grading/similarity/<a>/ (grader.similarity)
 
-`--root DIR` (before the step) selects another course root (a folder with
+`--root DIR` (before or after the step) selects another course root (a folder with
 nbgrader_config.py); default: this repository.
 """
 import argparse
 import sys
 
-from grader import lms, pipeline, settings, similarity
-from grader.export import export_grades
+from grader import backends, lms, pipeline, settings, similarity
+from grader.gradebook import GradebookError
 from grader.roster import RosterError
 
 
@@ -35,7 +41,8 @@ def build_parser():
     steps.add_parser("release", help="regenerate notebooks/ from solutions/ and check it")
 
     grade = steps.add_parser("autograde", help="grade everything under submitted/")
-    grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    grade.add_argument("--jobs", type=int, default=None,
+                       help="submissions graded at once (default 1; slurm: tasks at once, default 32)")
     grade.add_argument("--unsafe", action="store_true",
                        help="grade WITHOUT the sandbox in a plain python3 kernel (trusted code only)")
     grade.add_argument("--student", action="append", default=None, help="only this student (repeatable)")
@@ -63,6 +70,9 @@ def build_parser():
     sim.add_argument("--threshold", type=float, default=similarity.THRESHOLD,
                      help=f"list pairs at or above this similarity (default {similarity.THRESHOLD})")
     lms.add_steps(steps)
+    backends.add_steps(steps)          # grading backends, tasks, the gradebook
+    for step in steps.choices.values():      # `--root DIR` also after the step
+        step.add_argument("--root", default=argparse.SUPPRESS, help="course root (default: the repository)")
     return parser
 
 
@@ -73,21 +83,21 @@ def main(argv=None):
         root = pipeline.course_root(args.root)
         if lms.run_step(args, root):
             pass
+        elif args.step in ("task", "gradebook"):
+            return backends.run_step(args, root)
         elif args.step == "release":
             pipeline.release(root)
         elif args.step == "autograde":
             pipeline.autograde(root, jobs=args.jobs, unsafe=args.unsafe, students=args.student,
                                assignments=args.assignment, timeout=args.timeout,
-                               cell_timeout=args.cell_timeout)
+                               cell_timeout=args.cell_timeout, **backends.autograde_options(args))
         elif args.step == "feedback":
             pipeline.feedback(root, students=args.student, assignments=args.assignment)
-        elif args.step == "export":
-            print(f"wrote {export_grades(root, args.to)}")
         elif args.step == "similarity":
             for data in pipeline.similarity(root, assignments=args.assignment,
                                             threshold=args.threshold):
                 print(similarity.format_text(data))
-    except (pipeline.GradingError, lms.LMSError, RosterError) as exc:
+    except (pipeline.GradingError, lms.LMSError, RosterError, GradebookError) as exc:
         print(f"python -m grader {args.step}: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -4,7 +4,8 @@
 nbgrader_config.py) write the same file. A score is the gradebook's score (manual grade
 where a tutor gave one, else the autograder's); an assignment not submitted counts 0.
 ``flags`` joins every flag of the student's graded submissions as
-``<assignment>: <flag>`` separated by " | ".
+``<assignment>: <flag>`` separated by " | ", and the late marks an LMS download carried
+(`make collect`, grader.lms: Canvas's ``_LATE``).
 """
 import csv
 from pathlib import Path
@@ -15,16 +16,36 @@ from nbgrader.plugins import ExportPlugin
 from grader.preprocessors import gradebook_url, read_record
 from grader.report import submission_scores
 
+LMS_LATE_FLAG = ("marked LATE by {lms}, not penalised here (the download gives no submission "
+                 "time; {lms} applies its own late policy when it imports the grade)")
+
+
+def lms_record_path(root, student, assignment):
+    """Where `make collect` records what the LMS said about one collected submission
+    (which file, the LMS's late mark): build/grading/lms/<student>/<assignment>.json."""
+    return Path(root) / "build" / "grading" / "lms" / student / f"{assignment}.json"
+
+
+def lms_flags(root, student):
+    """["<assignment>: marked LATE by Canvas, ..."] for the student's collected
+    submissions that the LMS marked late."""
+    flags = []
+    for path in sorted((Path(root) / "build" / "grading" / "lms" / student).glob("*.json")):
+        rec = read_record(path)
+        if rec.get("late"):
+            flags.append(f"{path.stem}: " + LMS_LATE_FLAG.format(lms=rec.get("lms_title", rec.get("lms"))))
+    return flags
+
 
 def student_flags(root, student):
     """All flags recorded for ``student``, as ["<assignment>: <flag>", ...] (sorted by
-    assignment, then in recorded order)."""
+    assignment, then in recorded order): the grader's, then the LMS's late marks."""
     base = Path(root) / "build" / "grading" / "records" / student
     flags = []
     for path in sorted(base.glob("*/*.json")):
         for flag in read_record(path).get("flags", []):
             flags.append(f"{path.parent.name}: {flag}")
-    return flags
+    return flags + lms_flags(root, student)
 
 
 def grade_table(root, gb):

@@ -26,6 +26,13 @@ time stored in the zip). Every file that is not collected is listed with the rea
 nothing is dropped silently. A corrupt zip, or a matched ``.ipynb`` that is not a
 notebook, stops the collection with the file named, before anything is written.
 
+Late submissions: nbgrader counts lateness from a submission time and the gradebook's due
+date. Blackboard's attempt time (read in ``--timezone``, default UTC) goes into
+``timestamp.txt``. Canvas's ``_LATE`` mark has no time: it is recorded in
+``build/grading/lms/<student>/<assignment>.json``, listed, and shown in grades.csv's flags
+and by ``export``, but no time is invented and no penalty given here: Canvas applies its
+own late policy to the grades it imports. Moodle's names carry neither.
+
 ``python -m grader export --format canvas|moodle|csv`` (``make grades FORMAT=...``):
 
     canvas  the Canvas gradebook CSV: Student, ID, SIS User ID, SIS Login ID, Section, one
@@ -56,8 +63,8 @@ from traitlets import Unicode
 
 from grader import pipeline
 from grader import roster as roster_mod
-from grader.export import export_grades
-from grader.preprocessors import gradebook_url
+from grader.export import export_grades, lms_record_path
+from grader.preprocessors import gradebook_url, read_record, write_record
 from grader.report import submission_scores
 
 LMS_NAMES = ("canvas", "moodle", "blackboard")
@@ -224,6 +231,7 @@ class Entry:
 class Plan:
     lms: str
     assignment: str | None
+    timezone: str = "UTC"                              # of the times in the file names
     chosen: dict = field(default_factory=dict)        # (student, notebook) -> Entry
     superseded: list = field(default_factory=list)    # (Entry, the Entry that counts)
     skipped: list = field(default_factory=list)       # (member, reason)
@@ -309,11 +317,25 @@ def _safe_stage_name(name):
     return name.replace("/", "_").replace("\\", "_").lstrip(".") or "file"
 
 
-def collect(root, archive, lms, roster_path=None, assignment=None, log=print):
+def check_timezone(timezone):
+    """``timezone`` if it is an IANA zone name (or UTC); LMSError otherwise."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise LMSError(f"unknown time zone {timezone!r}: TIMEZONE= takes an IANA name such as "
+                       "Europe/London or America/New_York, or UTC") from None
+    return timezone
+
+
+def collect(root, archive, lms, roster_path=None, assignment=None, log=print, timezone="UTC"):
     """Collect an LMS download into submitted/. Returns the Plan. Raises LMSError (or
-    roster.RosterError) before anything under submitted/ changes."""
+    roster.RosterError) before anything under submitted/ changes. ``timezone``: the zone
+    of the times in the file names (Blackboard's attempt times), UTC unless given."""
     root = Path(root)
     _check_lms(lms)
+    check_timezone(timezone)
     roster_path = Path(roster_path) if roster_path else root / "roster.csv"
     students = roster_mod.read_roster(roster_path)
     notebooks = release_index(root)
@@ -321,6 +343,7 @@ def collect(root, archive, lms, roster_path=None, assignment=None, log=print):
         raise LMSError(f"{root / 'notebooks'}: no released notebooks; run `make release` first")
     with open_zip(archive) as zf:
         plan = plan_collect(zf, lms, students, notebooks, assignment)
+        plan.timezone = timezone
         if not plan.chosen:
             _log_plan(plan, log)
             raise LMSError(f"{archive}: no submission matched ({len(plan.skipped)} file(s) listed above)")
@@ -344,8 +367,38 @@ def collect(root, archive, lms, roster_path=None, assignment=None, log=print):
             shutil.rmtree(stage, ignore_errors=True)
     roster_mod.set_lms_ids(root, {e.student: e.lms_user for e in plan.chosen.values() if e.lms_user},
                            log=lambda *_: None)
+    _record_lms_marks(root, plan)
     _log_plan(plan, log)
     return plan
+
+
+LMS_TITLES = {"canvas": "Canvas", "moodle": "Moodle", "blackboard": "Blackboard"}
+
+
+def _record_lms_marks(root, plan):
+    """For each collected student: which files counted and the LMS's late mark, in
+    build/grading/lms/<student>/<assignment>.json (grades.csv's flags show the mark). A
+    new collection of the assignment replaces the student's record, late or not."""
+    by_student = {}
+    for (student, nb), e in sorted(plan.chosen.items()):
+        by_student.setdefault(student, []).append((nb, e))
+    for student, entries in by_student.items():
+        write_record(lms_record_path(root, student, plan.assignment), {
+            "lms": plan.lms, "lms_title": LMS_TITLES[plan.lms],
+            "files": {nb: e.member for nb, e in entries},
+            "late": any(e.late for _, e in entries),
+            "timestamps": {nb: f"{e.timestamp} {plan.timezone}" for nb, e in entries if e.timestamp},
+        })
+
+
+def late_marks(root):
+    """[(student, assignment, LMS title)] of the collected submissions an LMS marked late."""
+    found = []
+    for path in sorted((Path(root) / "build" / "grading" / "lms").glob("*/*.json")):
+        rec = read_record(path)
+        if rec.get("late"):
+            found.append((path.parent.name, path.stem, rec.get("lms_title", rec.get("lms", "?"))))
+    return found
 
 
 def _zip_collect(root, stage, plan, roster_path):
@@ -356,6 +409,7 @@ def _zip_collect(root, stage, plan, roster_path):
         "--collector=grader.lms.LMSCollector",
         f"--LMSCollector.lms={plan.lms}",
         f"--LMSCollector.roster={Path(roster_path).resolve()}",
+        f"--LMSCollector.timezone={plan.timezone}",
         f"--ZipCollectApp.downloaded_directory={rel / 'downloaded'}",
         f"--CourseDirectory.submitted_directory={rel / 'submitted'}",
     ], root, timeout=600)
@@ -384,9 +438,14 @@ def _install(root, stage, plan):
 def _log_plan(plan, log):
     log(f"{plan.lms} download, assignment {plan.assignment}: {len(plan.chosen)} submission(s) collected, "
         f"{len(plan.superseded)} older, {len(plan.skipped)} file(s) not collected")
+    late = sum(1 for e in plan.chosen.values() if e.late)
+    if late:
+        log(f"  {late} marked LATE by Canvas: no penalty here (the download gives no submission time); "
+            "grades.csv's flags list them, and Canvas applies its own late policy when it imports "
+            "the grades")
     for (student, nb), e in sorted(plan.chosen.items()):
         extra = " (marked LATE by Canvas)" if e.late else ""
-        when = f" at {e.timestamp}" if e.timestamp else ""
+        when = f" at {e.timestamp} {plan.timezone}" if e.timestamp else ""
         log(f"  {student}/{plan.assignment}/{nb} <- {e.member}{when}{extra}")
     for old, new in plan.superseded:
         log(f"  OLDER, not collected: {old.member} (the later {new.member} counts)")
@@ -401,6 +460,7 @@ class LMSCollector(FileNameCollectorPlugin):
 
     lms = Unicode("canvas", help="canvas, moodle or blackboard").tag(config=True)
     roster = Unicode("roster.csv", help="the roster CSV (id, first, last, email)").tag(config=True)
+    timezone = Unicode("UTC", help="time zone of the times in the file names (Blackboard)").tag(config=True)
 
     def collect(self, submitted_file):
         if not hasattr(self, "_index"):
@@ -419,7 +479,7 @@ class LMSCollector(FileNameCollectorPlugin):
         nb, _ = notebook_of(self.lms, parsed.file, notebooks)
         info = {"student_id": who[0].id, "file_id": nb or parsed.file}
         if parsed.timestamp:
-            info["timestamp"] = parsed.timestamp
+            info["timestamp"] = f"{parsed.timestamp} {self.timezone}"     # nbgrader stores it in UTC
         return info
 
 
@@ -514,6 +574,8 @@ def add_steps(steps):
     col.add_argument("archive", help="the zip the LMS gave for one assignment")
     col.add_argument("--lms", required=True, choices=LMS_NAMES)
     col.add_argument("--roster", default=None, help="roster CSV (default roster.csv at the course root)")
+    col.add_argument("--timezone", default="UTC",
+                     help="time zone of the attempt times in Blackboard's file names (default UTC)")
     col.add_argument("--assignment", default=None,
                      help="the assignment (default: found from the notebook names)")
     ros = steps.add_parser("roster", help="add the roster's students to the gradebook")
@@ -523,12 +585,15 @@ def add_steps(steps):
 def run_step(args, root):
     """Run a step added by add_steps; returns True when it was one of them."""
     if args.step == "collect":
-        collect(root, args.archive, args.lms, args.roster, args.assignment)
+        collect(root, args.archive, args.lms, args.roster, args.assignment, timezone=args.timezone)
         return True
     if args.step == "roster":
         roster_mod.add_to_gradebook(root, roster_mod.read_roster(args.roster or Path(root) / "roster.csv"))
         return True
-    if args.step == "export" and getattr(args, "format", "csv") != "csv":
+    if args.step == "export":
         print(f"wrote {export(root, args.format, args.to, getattr(args, 'roster', None))}")
+        for student, assignment, title in late_marks(root):
+            print(f"  {student}/{assignment}: marked LATE by {title}, not penalised here"
+                  + (f" ({title} applies its late policy on import)" if args.format == "canvas" else ""))
         return True
     return False

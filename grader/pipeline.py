@@ -13,7 +13,6 @@ import sys
 import tempfile
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import sqlalchemy.exc
 from nbgrader.api import Gradebook
 
 from grader import report as report_mod
-from grader import leaks, sandbox, settings
+from grader import backends, grading_cells, leaks, sandbox, settings
 from grader.preprocessors import (
     BEGIN_HIDDEN,
     gradebook_url,
@@ -124,7 +123,7 @@ def run_nbgrader(args, root, env=None, timeout=None):
     """Run ``nbgrader *args`` in ``root``; on timeout kill it with its kernels.
 
     Returns a ProcessResult (combined stdout/stderr); never raises for a failed run."""
-    cmd = [sys.executable, "-m", "nbgrader", *args]
+    cmd = [sys.executable, "-m", "grader.nbgrader_run", *args]   # nbgrader, started faster
     start = time.monotonic()
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as log:
         proc = subprocess.Popen(cmd, cwd=root, env=env or nbgrader_env(), stdout=log,
@@ -192,6 +191,7 @@ def release(root, assignments=None, log=print):
     assignments = assignments or discover_assignments(root)
     if not assignments:
         raise GradingError(f"no assignments found under {Path(root) / 'solutions'}")
+    backends.check_gradebook(root, "local")    # a PostgreSQL gradebook made ready first
     failures = []
     for name in assignments:
         result = run_nbgrader(["generate_assignment", name, "--force"], root)
@@ -308,20 +308,22 @@ def _zero_fill(root, job, notebooks, reason):
         record = read_record(path)
         record.setdefault("flags", [])
         record["zero_reason"] = reason
-        record["flags"].append(reason)
+        if reason not in record["flags"]:        # idempotent (a task run twice)
+            record["flags"].append(reason)
         write_record(path, record)
         stale = Path(root) / "autograded" / job.student / job.assignment / f"{nb_id}.ipynb"
         if stale.exists():
             stale.unlink()
 
 
-def _run_job(root, job, env, timeout, kernel):
+def _run_job(root, job, env, timeout, kernel, extra_args=()):
     # Records describe the latest grading only.
     shutil.rmtree(record_path(root, job.student, job.assignment, "-").parent, ignore_errors=True)
     if not job.notebooks:
         return job
     args = ["autograde", job.assignment, "--student", job.student, "--force",
-            "--Autograde.create_student=False", f"--GradingExecute.kernel_name={kernel}"]
+            "--Autograde.create_student=False", f"--GradingExecute.kernel_name={kernel}",
+            *extra_args]
     if job.invalid:
         # nbgrader takes one notebook glob; grade the readable notebooks one by one.
         results = []
@@ -335,19 +337,35 @@ def _run_job(root, job, env, timeout, kernel):
     return job
 
 
-def autograde(root, jobs=1, unsafe=False, students=None, assignments=None,
-              timeout=None, cell_timeout=None, log=print):
+def autograde(root, jobs=None, unsafe=False, students=None, assignments=None,
+              timeout=None, cell_timeout=None, log=print, cells=None,
+              backend="local", restart=False, wait=True, slurm=None, progress=None):
     """Grade every submission under submitted/ (or the given students/assignments).
 
     One ``nbgrader autograde`` process per (student, assignment), ``jobs`` at a time,
     each killed after ``timeout`` seconds (with its kernel); students are created in the
     gradebook first, serially. Unreadable notebooks and failed processes get 0 with a
     reason. Returns the report dict (see grader.report) and writes it to
-    build/grading/report.json.
+    build/grading/report.json. ``cells``: the grading mode, "graded" (default: the
+    graded cells and what they need) or "all" (grader/grading_cells.py).
+
+    ``backend`` (grader/backends.py): "local" (a pool of ``jobs`` on this machine,
+    default 1) or "slurm" (one array job, at most ``jobs`` tasks at once, default 32;
+    ``slurm``: a grader.backends.SlurmOptions). A run keeps its state in
+    build/grading/runs/: an interrupted run of the same submissions resumes with only the
+    ungraded ones (and the same seed) unless ``restart``. ``wait=False`` (slurm) returns
+    once the array is submitted: {"run", "backend", "slurm_jobs", "submitted"}.
+    ``progress``: show the progress display (default: when ``log`` is print).
     """
     root = Path(root)
+    if backend not in backends.BACKENDS:
+        raise GradingError(f"--backend must be one of {', '.join(backends.BACKENDS)}, got {backend!r}")
+    jobs = backends.default_jobs(backend) if jobs is None else jobs
     if jobs < 1:
         raise GradingError(f"--jobs must be at least 1, got {jobs}")
+    cells = cells or grading_cells.DEFAULT_MODE
+    if cells not in grading_cells.MODES:
+        raise GradingError(f"--cells must be one of {', '.join(grading_cells.MODES)}, got {cells!r}")
     kernel = sandbox_kernel(unsafe, log)
     try:
         cell_timeout = int(cell_timeout or settings.cell_timeout())
@@ -358,24 +376,27 @@ def autograde(root, jobs=1, unsafe=False, students=None, assignments=None,
     pairs = discover_submissions(root, students, assignments)
     if not pairs:
         raise GradingError(f"nothing to grade: no submitted/<student>/<assignment>/ folders under {root}")
+    backends.check_gradebook(root, backend)
     _register_students(root, pairs)
 
-    seed = str(secrets.randbelow(2**31 - 1) + 1)
-    hidden_key = secrets.token_hex(16)   # the hidden checks' seeds; never in a kernel
     work = _prepare_jobs(root, pairs, log)
-    log(f"grading {len(work)} submission(s), {jobs} at a time, kernel {kernel}, seed {seed}, "
-        f"{cell_timeout} s per cell, {timeout:.0f} s per submission")
-    started = time.monotonic()
-    done = _run_jobs(root, work, jobs, kernel, seed, cell_timeout, timeout, hidden_key)
-    elapsed = time.monotonic() - started
-    _zero_fill_failures(root, done, timeout)
+    # The backend runs each job (grader.backends.run_task: _run_job, then
+    # _zero_fill_failures) and keeps the run's state for a resume.
+    outcome = backends.grade(
+        root, work, backend=backend, jobs=jobs, kernel=kernel, cell_timeout=cell_timeout,
+        timeout=timeout, cells=cells, limits=limits_line, restart=restart, wait=wait,
+        slurm=slurm, log=log, progress=(log is print) if progress is None else progress)
+    if outcome.done is None:             # submitted, not waited for
+        return outcome.summary()
 
-    report = report_mod.build(root, done, seed=seed, kernel=kernel, jobs_at_once=jobs,
-                              cell_timeout=cell_timeout, submission_timeout=timeout, seconds=elapsed)
+    report = report_mod.build(root, outcome.done, seed=outcome.run.seed, kernel=kernel,
+                              jobs_at_once=jobs, cell_timeout=cell_timeout,
+                              submission_timeout=timeout, seconds=outcome.seconds)
     report["sandbox_limits"] = limits_line
+    report.update(outcome.report_fields())   # backend, run, gradebook
     try:        # a report for the tutor; never a reason to lose the grades
         report["similarity"] = {data["assignment"]: data for data in
-                                similarity(root, assignments=sorted({j.assignment for j in done}))}
+                                similarity(root, assignments=sorted({j.assignment for j in outcome.done}))}
     except Exception as exc:
         report["similarity"] = {}
         report["similarity_error"] = f"{type(exc).__name__}: {exc}"
@@ -383,6 +404,7 @@ def autograde(root, jobs=1, unsafe=False, students=None, assignments=None,
     report_mod.write(root, report)
     log(report_mod.format_text(report))
     log(limits_line)
+    log(outcome.backend_line())
     return report
 
 
@@ -410,28 +432,18 @@ def _register_students(root, pairs):
             gb.update_or_create_student(student)
 
 
-def _run_jobs(root, work, jobs, kernel, seed, cell_timeout, timeout, hidden_key=None):
-    """Run every job, ``jobs`` at a time, each nbgrader process with the grading
-    environment (the run's seed and hidden key: every submission of a run gets the same
-    cases) and a Jupyter runtime folder of its own; returns the finished jobs."""
-    runtime = Path(tempfile.mkdtemp(prefix="coursepack-grading-"))
-
-    def run(job):
-        env = nbgrader_env({
-            settings.CHECK_SEED: seed,
-            settings.HIDDEN_KEY: hidden_key or secrets.token_hex(16),
-            settings.GRADING_KERNEL: kernel,
-            settings.CELL_TIMEOUT: str(cell_timeout),
-            "COURSE_MODE": "quick",
-            "JUPYTER_RUNTIME_DIR": str(runtime / f"{job.student}--{job.assignment}"),
-        })
-        return _run_job(root, job, env, timeout, kernel)
-
-    try:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            return list(pool.map(run, work))
-    finally:
-        shutil.rmtree(runtime, ignore_errors=True)
+def job_env(seed, kernel, cell_timeout, runtime, hidden_key=None):
+    """The environment of one grading nbgrader process: the run's seed, hidden key (the
+    hidden checks' seeds derive from it; GradingExecute never passes it to a kernel),
+    kernel and cell timeout, quick mode, and a Jupyter runtime folder of its own."""
+    return nbgrader_env({
+        settings.CHECK_SEED: seed,
+        settings.HIDDEN_KEY: hidden_key or secrets.token_hex(16),
+        settings.GRADING_KERNEL: kernel,
+        settings.CELL_TIMEOUT: str(cell_timeout),
+        "COURSE_MODE": "quick",
+        "JUPYTER_RUNTIME_DIR": str(runtime),
+    })
 
 
 def _zero_fill_failures(root, done, timeout):

@@ -44,7 +44,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from checker.judge import judge_payload
 from checker.wire import GRADING_VARIABLE, PAYLOAD_MIME, SEED_VARIABLE
 from grader import flags as static_flags
-from grader import sandbox, settings
+from grader import grading_cells, sandbox, settings
 
 BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
 END_HIDDEN = "END HIDDEN TESTS"
@@ -58,8 +58,11 @@ GRADEBOOK_BUSY_TIMEOUT = 120
 
 
 def gradebook_url(course_root):
-    """SQLAlchemy URL of the course's gradebook.db, with a generous SQLite busy timeout."""
-    return f"sqlite:///{Path(course_root) / 'gradebook.db'}?timeout={GRADEBOOK_BUSY_TIMEOUT}"
+    """SQLAlchemy URL of the course's gradebook: ``$COURSE_DB_URL`` (PostgreSQL) if set,
+    else gradebook.db at the root with a generous SQLite busy timeout (grader/gradebook.py)."""
+    from grader import gradebook
+
+    return gradebook.url(course_root)
 
 
 # ---------------------------------------------------------------------------------------
@@ -475,7 +478,14 @@ class GradingExecute(Execute):
     (``resources["coursepack"]["hidden_key"]``, for TrustedVerdicts). If a cell kills or
     hangs the kernel, that cell gets an error and every later code cell an error saying it
     was not run, so the notebook is still saved and graded on what ran.
+
+    ``cells`` is the grading mode (grader/grading_cells.py): ``graded`` runs the graded
+    cells and what they need, ``all`` every cell.
     """
+
+    course_root = Unicode("", help="Course root (release and source notebooks, records).").tag(config=True)
+    cells = Unicode("graded", help="Grading mode: 'graded' (the graded cells and what they "
+                                   "need) or 'all' (every cell); grader/grading_cells.py").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         resources = resources if resources is not None else {}
@@ -486,9 +496,12 @@ class GradingExecute(Execute):
         self._grading_seed = seed
         self._broken = None
         self._sandbox_dir = None
+        # grading mode (grader.grading_cells): the cells this run leaves out
+        self._plan = grading_cells.for_run(nb, resources, self.course_root, self.cells, self.log)
         try:
             return super().preprocess(nb, resources, km=km)
         finally:
+            grading_cells.restore_sources(self._plan, nb)
             sandbox.remove_kernel_dir(self._sandbox_dir)   # the kernel's private folder
 
     async def async_start_new_kernel(self, **kwargs):
@@ -513,6 +526,8 @@ class GradingExecute(Execute):
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
+            return cell, resources
+        if grading_cells.before_cell(self._plan, cell, index):   # grading mode: left out?
             return cell, resources
         if self._broken is not None:
             cell.outputs = [_error_output("NotRun", f"Not run: {self._broken}")]

@@ -11,6 +11,9 @@
 | ``COURSE_CHECK_SEED``       | seed of the checks (else a fresh random one)  | unset                |
 | ``COURSE_HIDDEN_KEY``       | key of the hidden checks' seeds (else fresh); never passed to a kernel | unset |
 | ``MNIST_DIR``               | MNIST folder mounted in the sandbox           | unset (data/mnist/)  |
+| ``COURSE_DB_URL``           | the gradebook (SQLAlchemy URL; grader.gradebook) | gradebook.db, SQLite |
+| ``SLURM_ARRAY_TASK_ID``     | set by Slurm: the array task a grading task is | unset                |
+| ``COURSEPACK_TASK_OFFSET``  | added to it (runs split into several arrays)  | 0                    |
 
 Numbers: unset or empty gives the default; anything else must be a positive number
 (decimals are cut to whole units), or ValueError names the variable and what it holds.
@@ -27,6 +30,9 @@ GRADING_KERNEL = "COURSE_GRADING_KERNEL"
 CHECK_SEED = "COURSE_CHECK_SEED"
 HIDDEN_KEY = "COURSE_HIDDEN_KEY"
 MNIST_DIR = "MNIST_DIR"
+DB_URL = "COURSE_DB_URL"
+ARRAY_TASK_ID = "SLURM_ARRAY_TASK_ID"
+TASK_OFFSET = "COURSEPACK_TASK_OFFSET"
 
 DEFAULT_CELL_TIMEOUT = 120
 DEFAULT_SUBMISSION_TIMEOUT = 1200
@@ -99,3 +105,22 @@ def hidden_key():
 def mnist_dir():
     """``$MNIST_DIR`` (a path as written), or None when unset."""
     return _text(MNIST_DIR) or None
+
+
+def db_url():
+    """``$COURSE_DB_URL`` as written (grader.gradebook checks it), or None when unset."""
+    return _text(DB_URL) or None
+
+
+def array_task_index():
+    """The grading task's job index in its run: ``$SLURM_ARRAY_TASK_ID`` plus
+    ``$COURSEPACK_TASK_OFFSET`` (None when Slurm set no task id); ValueError names the
+    variable that is not a whole number."""
+    raw = _text(ARRAY_TASK_ID)
+    if not raw:
+        return None
+    offset = _text(TASK_OFFSET) or "0"
+    for name, value in ((ARRAY_TASK_ID, raw), (TASK_OFFSET, offset)):
+        if not value.isdigit():
+            raise ValueError(f"${name} is {value!r}; expected a whole number")
+    return int(raw) + int(offset)

@@ -10,7 +10,14 @@ with warm caches. A "submission" is one student's notebook of one assignment.
 Returns, for ``jobs=(1, 2)``:
 ``{"grading_per_min_jobs1", "grading_per_min_jobs2", "grading_speedup_jobs2",
 "grading_seconds_jobs1", "grading_seconds_jobs2", "grading_submissions",
-"grading_students", "grading_assignments", "grading_kernel"}``.
+"grading_students", "grading_assignments", "grading_kernel", "grading_cells",
+"grading_seconds_per_notebook"}``; the last is, per assignment, the mean seconds one
+submission took at the first ``jobs`` value (its nbgrader process, start to end).
+``cells`` is the grading mode (grader/grading_cells.py): "graded" (the default, what
+``make autograde`` does) or "all" (every cell, as before the grading mode existed).
+
+``python -m grader.throughput [--cells all|graded] [--jobs 1 2] [--students N]
+[--assignment A ...]`` prints the same dict as JSON.
 """
 import copy
 import json
@@ -63,10 +70,17 @@ def build_course(dest, assignments=None, students=2, repo=REPO):
     return dest, assignments, ids
 
 
-def measure(jobs=(1, 2), students=2, assignments=None, unsafe=False, log=print):
+def measure(jobs=(1, 2), students=2, assignments=None, unsafe=False, log=print, cells="graded",
+            baseline=None):
     """Time ``autograde`` of a throw-away course at each ``jobs`` value (see the module
     docstring for the returned keys). Every submission must get full marks, else
-    RuntimeError (a throughput of failing runs means nothing)."""
+    RuntimeError (a throughput of failing runs means nothing).
+
+    With ``baseline`` (a grading mode, e.g. "all"), the same submissions are graded once
+    more at JOBS=1 in that mode, after the timed runs, adding
+    ``grading_per_min_jobs1_<baseline>``, ``grading_seconds_per_notebook_<baseline>`` and
+    ``grading_speedup_over_<baseline>``: the rate of ``cells`` over the baseline's, for the
+    whole run and per assignment (seconds per submission, baseline / ``cells``)."""
     jobs = tuple(int(j) for j in jobs)
     if not jobs or min(jobs) < 1:
         raise ValueError(f"jobs must be positive integers, got {jobs!r}")
@@ -77,16 +91,14 @@ def measure(jobs=(1, 2), students=2, assignments=None, unsafe=False, log=print):
         root, names, ids = build_course(Path(tmp) / "course", assignments, students)
         n = len(names) * len(ids)
         # Warm-up (not timed): caches, the kernelspec, the sandbox check.
-        pipeline.autograde(root, jobs=1, unsafe=unsafe, students=ids[:1], assignments=names[:1], log=quiet)
-        out = {"grading_submissions": n, "grading_students": len(ids), "grading_assignments": names}
+        pipeline.autograde(root, jobs=1, unsafe=unsafe, students=ids[:1], assignments=names[:1], log=quiet,
+                           cells=cells)
+        out = {"grading_submissions": n, "grading_students": len(ids), "grading_assignments": names,
+               "grading_cells": cells}
         for j in jobs:
-            start = time.perf_counter()
-            report = pipeline.autograde(root, jobs=j, unsafe=unsafe, log=quiet)
-            seconds = time.perf_counter() - start
-            bad = [f"{r['student']}/{r['assignment']}: {r['auto_score']}/{r['auto_max']}"
-                   for r in report["submissions"] if r["auto_score"] != r["auto_max"]]
-            if bad:
-                raise RuntimeError("throughput run did not give full marks: " + "; ".join(bad))
+            report, seconds = _timed_run(root, j, unsafe, cells)
+            if "grading_seconds_per_notebook" not in out:
+                out["grading_seconds_per_notebook"] = _per_notebook(report)
             out[f"grading_seconds_jobs{j}"] = round(seconds, 1)
             out[f"grading_per_min_jobs{j}"] = round(60.0 * n / seconds, 2)
             out["grading_kernel"] = report["kernel"]
@@ -95,8 +107,59 @@ def measure(jobs=(1, 2), students=2, assignments=None, unsafe=False, log=print):
         base = out[f"grading_per_min_jobs{jobs[0]}"]
         for j in jobs[1:]:
             out[f"grading_speedup_jobs{j}"] = round(out[f"grading_per_min_jobs{j}"] / base, 2)
+        if baseline is not None and baseline != cells:
+            report, seconds = _timed_run(root, 1, unsafe, baseline)
+            rate = 60.0 * n / seconds
+            per = _per_notebook(report)
+            out[f"grading_per_min_jobs1_{baseline}"] = round(rate, 2)
+            out[f"grading_seconds_per_notebook_{baseline}"] = per
+            mine = out["grading_seconds_per_notebook"]
+            out[f"grading_speedup_over_{baseline}"] = {
+                "whole run": round(out["grading_per_min_jobs1"] / rate, 2) if 1 in jobs else None,
+                **{a: round(per[a] / mine[a], 2) for a in sorted(per) if mine.get(a)}}
+            log(f"autograde JOBS=1, grading mode {baseline}: {n} submissions in {seconds:.1f} s "
+                f"({rate:.2f} per minute)")
     return out
 
 
+def _timed_run(root, jobs, unsafe, cells):
+    """One timed ``autograde`` of every submission; RuntimeError unless all get full marks."""
+    start = time.perf_counter()
+    report = pipeline.autograde(root, jobs=jobs, unsafe=unsafe, log=lambda *_: None, cells=cells,
+                                restart=True)
+    seconds = time.perf_counter() - start
+    bad = [f"{r['student']}/{r['assignment']}: {r['auto_score']}/{r['auto_max']}"
+           for r in report["submissions"] if r["auto_score"] != r["auto_max"]]
+    if bad:
+        raise RuntimeError(f"throughput run (grading mode {cells}) did not give full marks: "
+                           + "; ".join(bad))
+    return report, seconds
+
+
+def _per_notebook(report):
+    """Mean seconds of one submission per assignment (its nbgrader process, start to end)."""
+    per = {}
+    for row in report["submissions"]:
+        per.setdefault(row["assignment"], []).append(row["seconds"])
+    return {a: round(sum(v) / len(v), 1) for a, v in sorted(per.items())}
+
+
+def main(argv=None):
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m grader.throughput",
+                                     description="grading throughput of the pack's notebooks")
+    parser.add_argument("--cells", default="graded", choices=("graded", "all"), help="grading mode")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="JOBS values to time")
+    parser.add_argument("--students", type=int, default=2, help="full-marks students per assignment")
+    parser.add_argument("--assignment", action="append", default=None, help="only this assignment")
+    parser.add_argument("--unsafe", action="store_true", help="no sandbox (trusted notebooks only)")
+    parser.add_argument("--baseline", default=None, choices=("graded", "all"),
+                        help="also grade once at JOBS=1 in this mode and report the speed-up over it")
+    args = parser.parse_args(argv)
+    print(json.dumps(measure(jobs=tuple(args.jobs), students=args.students, assignments=args.assignment,
+                             unsafe=args.unsafe, cells=args.cells, baseline=args.baseline), indent=1))
+
+
 if __name__ == "__main__":
-    print(json.dumps(measure(), indent=1))
+    main()

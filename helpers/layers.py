@@ -1,6 +1,7 @@
-"""The dense (fully connected) layer and Xavier/Glorot initialisation (notebook 5).
+"""The dense (fully connected) layer and Xavier/Glorot and He initialisation (notebook 5).
 
-``dense_forward(x, W, b) -> (out, cache)``, ``dense_backward(dout, cache) -> (dx, dW, db)``.
+``dense_forward(x, W, b) -> (out, cache)``, ``dense_backward(dout, cache) -> (dx, dW, db)``;
+``xavier_init`` and ``he_init(fan_in, fan_out, rng, dtype)`` draw uniform weights.
 All-float32 inputs give float32 outputs (the MLP fast path).
 """
 import numbers
@@ -43,6 +44,15 @@ def dense_backward(dout, cache):
     return dx, dW, db
 
 
+def _check_init_args(name, fan_in, fan_out, rng):
+    for arg, value in (("fan_in", fan_in), ("fan_out", fan_out)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name}: {arg} must be a positive integer, got {value!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{name}: rng must be a np.random.Generator "
+                        f"(e.g. np.random.default_rng(0)), got {type(rng).__name__}")
+
+
 def xavier_init(fan_in, fan_out, rng, dtype=np.float64):
     """Glorot/Xavier uniform weights U(-a, a), a = sqrt(6 / (fan_in + fan_out)).
 
@@ -50,11 +60,18 @@ def xavier_init(fan_in, fan_out, rng, dtype=np.float64):
     the signal's variance forward (1/fan_in) and the gradient's backward (1/fan_out).
     rng: np.random.Generator. Returns W (fan_in, fan_out) of ``dtype``.
     """
-    for name, value in (("fan_in", fan_in), ("fan_out", fan_out)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"xavier_init: {name} must be a positive integer, got {value!r}")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError("xavier_init: rng must be a np.random.Generator "
-                        f"(e.g. np.random.default_rng(0)), got {type(rng).__name__}")
+    _check_init_args("xavier_init", fan_in, fan_out, rng)
     limit = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(dtype, copy=False)
+
+
+def he_init(fan_in, fan_out, rng, dtype=np.float64):
+    """He (Kaiming) uniform weights U(-a, a), a = sqrt(6 / fan_in): variance 2 / fan_in.
+
+    A ReLU sets about half of its inputs to 0, which halves the second moment the next
+    layer sees; twice the forward condition 1/fan_in keeps it constant from layer to
+    layer (He et al. 2015). rng: np.random.Generator. Returns W (fan_in, fan_out).
+    """
+    _check_init_args("he_init", fan_in, fan_out, rng)
+    limit = np.sqrt(6.0 / fan_in)
     return rng.uniform(-limit, limit, size=(fan_in, fan_out)).astype(dtype, copy=False)

@@ -4,7 +4,8 @@ Everything course-specific comes from state/course.json beside this file, which
 `python -m hub.setup up` writes from the course id and the roster. Read hub/README.md.
 
 - Users are real Unix users, spawned by the LocalProcessSpawner (the hub runs as root).
-- Groups: formgrade-<course> (tutors and the grader account: the formgrader service),
+- Groups: formgrade-<course> (tutors, and the grader account that runs the formgrader
+  service: a hub user nobody may log in as),
   nbgrader-<course> (students: fetch, submit, feedback). nbgrader's JupyterHubAuthPlugin
   asks the hub for a user's groups, so a student removed from the group is refused.
 - The formgrader is the hub service <course>: a single-user server run as the grader
@@ -50,6 +51,20 @@ c.DummyAuthenticator.password = (STATE / "trial-password").read_text(encoding="u
 c.Authenticator.allowed_users = set(course["tutors"] + course["students"])
 c.Authenticator.admin_users = set()
 
+
+def refuse_grader_account(authenticator, handler, authentication):
+    """Nobody logs in as the grader account, whatever the authenticator says: it is a hub
+    user only so that nbgrader can read its groups (below), and its server would see the
+    hidden tests and the gradebook. (Not blocked_users: the hub empties a blocked user's
+    groups at every start.)"""
+    if authentication and authentication.get("name") == course["grader"]:
+        authenticator.log.warning("refused a login as the grader account %s", course["grader"])
+        return None
+    return authentication
+
+
+c.Authenticator.post_auth_hook = refuse_grader_account
+
 # --- how a user's server starts --------------------------------------------------------------
 c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
 c.Spawner.cmd = [SINGLEUSER]
@@ -62,8 +77,12 @@ c.LocalProcessSpawner.shell_cmd = []
 c.JupyterHub.tornado_settings = {"slow_spawn_timeout": 0}
 
 # --- the course groups and what they may do ------------------------------------------------
+# The grader account (the formgrader service's user) is a hub user in formgrade-<course>:
+# the formgrader asks the hub for ITS groups when it lists the exchange (JupyterHubAuthPlugin,
+# GET /hub/api/users/grader-<course>); not a hub user, every formgrader page is an HTTP 500
+# ("JupyterhubAPI returned a status code of: 404", nbgrader issue #1872).
 c.JupyterHub.load_groups = {
-    f"formgrade-{COURSE}": {"users": course["tutors"]},
+    f"formgrade-{COURSE}": {"users": course["tutors"] + [course["grader"]]},
     f"nbgrader-{COURSE}": {"users": course["students"]},
 }
 c.JupyterHub.load_roles = [

@@ -1,7 +1,9 @@
 """`make hub`: a course hub on this machine (JupyterHub, real Unix users, nbgrader).
 
     python -m hub.setup up --course ID --roster roster.csv [--tutors a,b] [--dir DIR]
-                           [--port 8000] [--home-base /home] [--assignments A,B]
+                           [--port 8000] [--hub-port 8081] [--proxy-api-port 8001]
+                           [--service-port 9999] [--home-base /home] [--assignments A,B]
+                           [--seed-dir DIR]
     python -m hub.setup down [--dir DIR] [--remove-users]
 
 Run as root (it creates Unix users and the hub spawns servers as them). ``up`` is
@@ -28,6 +30,7 @@ Students' and tutors' homes are created 0700 (Debian's default is 0755), so nobo
 another's fetched or submitted copy.
 """
 import argparse
+import hashlib
 import json
 import os
 import secrets
@@ -135,24 +138,85 @@ def as_user(user, cmd, env=None, cwd=None, **kwargs):
 # ---------------------------------------------------------------------------------------
 # The shared Python and the proxy
 
-def build_venv(hub_dir, log=log):
+def _pip_install_requirements(venv):
+    r = subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(venv)], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise HubError(f"{SYSTEM_PYTHON} -m venv failed: {r.stderr.strip()[-300:]} "
+                       "(apt-get install -y python3-venv)")
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+           "--no-compile"]
+    run(pip + ["-r", str(REPO / "requirements.txt"), "-r", str(HUB_REQUIREMENTS)], capture_output=True)
+
+
+def _requirements_key(wanted):
+    version = subprocess.run([SYSTEM_PYTHON, "--version"], capture_output=True, text=True).stdout.strip()
+    return hashlib.sha256((version + "\n" + wanted).encode()).hexdigest()[:16]
+
+
+def _seeded_venv(seed_dir, wanted, log=log):
+    """The venv of the pinned requirements kept under ``seed_dir`` (one per requirements
+    and Python version; built once, under a lock; other keys removed)."""
+    import fcntl
+
+    venvs = Path(seed_dir) / "venv"
+    venvs.mkdir(parents=True, exist_ok=True)
+    key = _requirements_key(wanted)
+    seed = venvs / key
+    with open(venvs / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = seed / ".coursepack-seed-complete"
+        if not done.is_file():
+            log(f"building the venv seed {seed} (pinned requirements and JupyterHub; once)")
+            shutil.rmtree(seed, ignore_errors=True)
+            _pip_install_requirements(seed)
+            done.write_text(wanted)
+        for other in venvs.iterdir():
+            if other.is_dir() and other.name != key:
+                shutil.rmtree(other, ignore_errors=True)
+    return seed
+
+
+def _copy_venv(src, dest):
+    """Copy the venv ``src`` to ``dest`` as hard links (``cp -al``: no data copied or
+    written back, and removing the copy only unlinks). The files are shared with the seed,
+    so nothing may write one in place: the scripts in bin/ and pyvenv.cfg, which name the
+    venv's folder, are rewritten as new files; everything later written into the venv (the
+    pack, the sandbox's kernel, the nbgrader config, .pyc files) is a new file or an
+    atomic replace."""
+    shutil.rmtree(dest, ignore_errors=True)
+    run(["cp", "-al", str(src), str(dest)])
+    os.unlink(dest / ".coursepack-seed-complete")
+    # the folder the venv was built in, from pip's script: #!<that folder>/bin/python
+    first = (dest / "bin" / "pip").read_bytes().split(b"\n", 1)[0]
+    old = first[2:].rsplit(b"/bin/", 1)[0] if first.startswith(b"#!/") and b"/bin/" in first else str(src).encode()
+    new = str(dest).encode()
+    for path in [*(dest / "bin").iterdir(), dest / "pyvenv.cfg"]:
+        if path.is_symlink() or not path.is_file():
+            continue
+        data = path.read_bytes()
+        if old in data and b"\0" not in data[:4096]:
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_bytes(data.replace(old, new))
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+            os.replace(tmp, path)
+
+
+def build_venv(hub_dir, log=log, seed_dir=None):
     """DIR/venv from Debian's python3, readable by every user; rebuilt when the
-    requirements change, the pack reinstalled every time."""
+    requirements change, the pack reinstalled when its files change. With ``seed_dir``
+    (the tests) the requirements are installed once there and copied."""
     venv = Path(hub_dir) / "venv"
     stamp = venv / ".coursepack-requirements"
     wanted = (REPO / "requirements.txt").read_text() + HUB_REQUIREMENTS.read_text()
     if not Path(SYSTEM_PYTHON).exists():
         raise HubError(f"{SYSTEM_PYTHON} is missing: apt-get install -y python3 python3-venv")
     if not (stamp.is_file() and stamp.read_text() == wanted):
-        log(f"building {venv} from {SYSTEM_PYTHON} (the pinned requirements and JupyterHub)")
-        shutil.rmtree(venv, ignore_errors=True)
-        r = subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(venv)], capture_output=True, text=True)
-        if r.returncode != 0:
-            raise HubError(f"{SYSTEM_PYTHON} -m venv failed: {r.stderr.strip()[-300:]} "
-                           "(apt-get install -y python3-venv)")
-        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-               "--no-compile"]
-        run(pip + ["-r", str(REPO / "requirements.txt"), "-r", str(HUB_REQUIREMENTS)], capture_output=True)
+        if seed_dir is not None:
+            _copy_venv(_seeded_venv(seed_dir, wanted, log), venv)
+        else:
+            log(f"building {venv} from {SYSTEM_PYTHON} (the pinned requirements and JupyterHub)")
+            shutil.rmtree(venv, ignore_errors=True)
+            _pip_install_requirements(venv)
         stamp.write_text(wanted)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     with_tmp = dict(os.environ, TMPDIR=str(Path(hub_dir) / "state"))
@@ -161,25 +225,58 @@ def build_venv(hub_dir, log=log):
     shutil.copytree(REPO, build, ignore=shutil.ignore_patterns(
         ".git", ".venv", "build", "*.egg-info", "__pycache__", "data", "submitted", "autograded",
         "feedback", "gradebook.db", ".collect-*", "node_modules"))
-    run(pip + ["--no-deps", "--force-reinstall", str(build)], capture_output=True, env=with_tmp)
+    pack_stamp = venv / ".coursepack-pack"
+    digest = _tree_digest(build)
+    if not (pack_stamp.is_file() and pack_stamp.read_text() == digest):
+        run(pip + ["--no-deps", "--force-reinstall", str(build)], capture_output=True, env=with_tmp)
+        # the grading sandbox's kernel, registered here (root owns the venv)
+        run([str(venv / "bin" / "python"), "-m", "grader.sandbox", "install"], capture_output=True)
+        run(["chmod", "-R", "a+rX", str(venv)])
+        pack_stamp.write_text(digest)
     shutil.rmtree(build, ignore_errors=True)
-    # the grading sandbox's kernel, registered once here (root owns the venv)
-    run([str(venv / "bin" / "python"), "-m", "grader.sandbox", "install"], capture_output=True)
-    run(["chmod", "-R", "a+rX", str(venv)])
     return venv
 
 
-def install_proxy(hub_dir, log=log):
-    proxy = Path(hub_dir) / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
+def _tree_digest(folder):
+    """sha256 over the relative paths and contents of every file under ``folder``."""
+    h = hashlib.sha256()
+    folder = Path(folder)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def install_proxy(hub_dir, log=log, seed_dir=None):
+    """configurable-http-proxy from npm into DIR/proxy (with ``seed_dir``: installed once
+    there and copied; node_modules/.bin links are relative)."""
+    prefix = Path(hub_dir) / "proxy"
+    proxy = prefix / "node_modules" / ".bin" / "configurable-http-proxy"
     if proxy.exists():
         return proxy
     if shutil.which("npm") is None:
         raise HubError("npm is missing: apt-get install -y nodejs npm (configurable-http-proxy)")
-    log(f"installing {PROXY_PACKAGE} (npm)")
-    run(["npm", "install", "--prefix", str(Path(hub_dir) / "proxy"), "--no-fund", "--no-audit",
-         "--loglevel=error", PROXY_PACKAGE], capture_output=True)
-    run(["chmod", "-R", "a+rX", str(Path(hub_dir) / "proxy")])
+    if seed_dir is not None:
+        import fcntl
+
+        seed = Path(seed_dir) / f"proxy-{PROXY_PACKAGE.replace('@', '-')}"
+        Path(seed_dir).mkdir(parents=True, exist_ok=True)
+        with open(Path(seed_dir) / ".lock-proxy", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (seed / "node_modules" / ".bin" / "configurable-http-proxy").exists():
+                shutil.rmtree(seed, ignore_errors=True)
+                _npm_install(seed, log)
+        shutil.rmtree(prefix, ignore_errors=True)
+        run(["cp", "-a", str(seed), str(prefix)])
+    else:
+        _npm_install(prefix, log)
+    run(["chmod", "-R", "a+rX", str(prefix)])
     return proxy
+
+
+def _npm_install(prefix, log=log):
+    log(f"installing {PROXY_PACKAGE} (npm)")
+    run(["npm", "install", "--prefix", str(prefix), "--no-fund", "--no-audit",
+         "--loglevel=error", PROXY_PACKAGE], capture_output=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -419,8 +516,10 @@ def sync_users(hub_dir, course):
 # up / add / down
 
 def up(course_id, roster_path, tutors=(), hub_dir=DEFAULT_DIR, port=8000, home_base="/home",
-       assignments=None, start=True, ports=None, mnist_dir=None, log=log):
-    """Everything `make hub` does; returns the course dict (course.json)."""
+       assignments=None, start=True, ports=None, mnist_dir=None, log=log, seed_dir=None):
+    """Everything `make hub` does; returns the course dict (course.json). ``seed_dir``: a
+    folder where the venv's requirements and the proxy are installed once and copied
+    from (the tests; see build_venv)."""
     if os.geteuid() != 0:
         raise HubError("make hub creates Unix users and spawns servers as them: run it as root "
                        "(sudo make hub ...)")
@@ -470,8 +569,8 @@ def up(course_id, roster_path, tutors=(), hub_dir=DEFAULT_DIR, port=8000, home_b
             log(f"WARNING: {home} is readable by other users (mode {oct(home.stat().st_mode & 0o777)}); "
                 f"chmod 700 {home} keeps their copies private")
 
-    venv = build_venv(hub_dir, log)
-    proxy = install_proxy(hub_dir, log)
+    venv = build_venv(hub_dir, log, seed_dir)
+    proxy = install_proxy(hub_dir, log, seed_dir)
     exchange = prepare_exchange(hub_dir, course_id, grader)
     cfgdir = venv / "etc" / "jupyter"
     cfgdir.mkdir(parents=True, exist_ok=True)
@@ -532,17 +631,26 @@ def main(argv=None):
     u.add_argument("--roster", required=True)
     u.add_argument("--tutors", default="", help="comma-separated tutor logins")
     u.add_argument("--dir", default=str(DEFAULT_DIR))
-    u.add_argument("--port", type=int, default=8000)
+    u.add_argument("--port", type=int, default=None, help="the hub's public port (default 8000)")
+    u.add_argument("--hub-port", type=int, default=None, help="the hub's internal API port (default 8081)")
+    u.add_argument("--proxy-api-port", type=int, default=None, help="the proxy's API port (default 8001)")
+    u.add_argument("--service-port", type=int, default=None, help="the formgrader's port (default 9999)")
     u.add_argument("--home-base", default="/home")
     u.add_argument("--assignments", default="", help="comma-separated (default: all of solutions/)")
+    u.add_argument("--seed-dir", default=None,
+                   help="install the venv's requirements and the proxy once into this folder and "
+                        "copy them from there (repeated trial hubs, the tests)")
     d = steps.add_parser("down")
     d.add_argument("--dir", default=str(DEFAULT_DIR))
     d.add_argument("--remove-users", action="store_true", help="also delete the users `up` created")
     args = parser.parse_args(argv)
     try:
         if args.step == "up":
-            up(args.course, args.roster, args.tutors.split(","), args.dir, args.port, args.home_base,
-               [a for a in args.assignments.split(",") if a] or None)
+            ports = {k: getattr(args, k) for k in ("port", "hub_port", "proxy_api_port", "service_port")
+                     if getattr(args, k) is not None}
+            up(args.course, args.roster, args.tutors.split(","), args.dir, home_base=args.home_base,
+               assignments=[a for a in args.assignments.split(",") if a] or None, ports=ports,
+               seed_dir=args.seed_dir)
         else:
             down(args.dir, args.remove_users)
     except (HubError, roster_mod.RosterError) as exc:

@@ -30,6 +30,10 @@ import system_deps
 
 REPO = Path(__file__).resolve().parent.parent
 
+# Throw-away courses keep their own SQLite gradebooks: a tutor's $COURSE_DB_URL must not
+# send them into a real PostgreSQL gradebook (the PostgreSQL tests set it themselves).
+os.environ.pop("COURSE_DB_URL", None)
+
 
 # Submissions are graded in the sandbox. Without it, only tests that grade trusted
 # notebooks (the instructor solutions, the untouched release, named mistakes) run, in a

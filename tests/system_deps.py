@@ -8,11 +8,16 @@ Two pytest markers (registered in the root conftest.py):
   (``tools.doctor.reason``), and fails under ``CI=true`` (``.ci/run`` installs it).
 - ``browser``: the test drives headless Chromium; skipped (failed in CI) without it.
 
-``require(name)`` applies the same rule inside a fixture. The reasons are computed once
+``require(name)`` applies the same rule inside a fixture; ``run_make`` runs a make target
+of the checkout as a user would. The reasons are computed once
 per process (starting a sandbox takes about a second).
 """
 import functools
 import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +69,21 @@ def check_markers(item):
     for marker, requirement in MARKERS.items():
         if item.get_closest_marker(marker) is not None:
             require(requirement)
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_make(*args, timeout=600, env=None):
+    """``make <args>`` in the checkout, as a user types it; returns the CompletedProcess
+    (text). ``-o .venv/.installed``: a test never rebuilds the venv it runs in. Skips
+    (fails in CI) without make."""
+    if shutil.which("make") is None:
+        why = "make is missing: apt-get install -y make"
+        if in_ci():
+            pytest.fail(f"{why} (CI=true)", pytrace=False)
+        pytest.skip(why)
+    cmd = ["make", "-C", str(REPO), "--no-print-directory", "-o", ".venv/.installed", *args]
+    if not (REPO / ".venv" / "bin" / "python").exists():
+        cmd.append(f"PY={sys.executable}")
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)

@@ -103,15 +103,41 @@ def test_grading_throughput_is_merged_and_printed(tmp_path, monkeypatch):
             "grading_seconds_jobs2": 150.0, "grading_submissions": 10,
             "grading_students": 2, "grading_assignments": ["a"], "grading_kernel": "k"}
     calls = []
-    monkeypatch.setattr(throughput, "measure", lambda jobs: calls.append(jobs) or dict(fake))
+    monkeypatch.setattr(throughput, "measure",
+                        lambda jobs, baseline=None: calls.append((jobs, baseline)) or dict(fake))
     result = speed.run(quick=True, output=tmp_path / "b.json", with_torch=False,
                        single_thread=False, grading=True)
-    assert calls == [(1, 2)]
+    assert calls == [((1, 2), "all")]         # JOBS=1 and 2, and every cell as the baseline
     saved = json.loads((tmp_path / "b.json").read_text())
     for key in ("grading_per_min_jobs1", "grading_per_min_jobs2", "grading_speedup_jobs2"):
         assert saved[key] == fake[key]
     table = speed.format_table(result)
     assert "JOBS=1" in table and "JOBS=2" in table and "1.60" in table
+    assert saved["grading_graded_target_met"] is None     # no baseline in this measurement
+
+
+@pytest.mark.parametrize("ratios, met", [({"02_logistic": 6.0, "05_mlp": 5.0}, True),
+                                         ({"02_logistic": 6.0, "05_mlp": 4.9}, False)])
+def test_grading_mode_speedup_is_reported_against_its_target(tmp_path, monkeypatch, ratios, met):
+    """The grading mode's speed-up over grading every cell reaches bench.json and the
+    table, with the issue's 5x target judged on every measured notebook of 02-05."""
+    from grader import throughput
+
+    fake = {"grading_per_min_jobs1": 12.0, "grading_per_min_jobs2": 20.0,
+            "grading_speedup_jobs2": 1.67, "grading_seconds_jobs1": 50.0,
+            "grading_seconds_jobs2": 30.0, "grading_submissions": 2, "grading_students": 1,
+            "grading_assignments": list(ratios), "grading_kernel": "k", "grading_cells": "graded",
+            "grading_seconds_per_notebook": {a: 2.0 for a in ratios},
+            "grading_seconds_per_notebook_all": {a: 2.0 * r for a, r in ratios.items()},
+            "grading_per_min_jobs1_all": 2.0,
+            "grading_speedup_over_all": {"whole run": 6.0, **ratios}}
+    monkeypatch.setattr(throughput, "measure", lambda jobs, baseline=None: dict(fake))
+    result = speed.run(quick=True, output=tmp_path / "b.json", with_torch=False,
+                       single_thread=False, grading=True)
+    assert json.loads((tmp_path / "b.json").read_text())["grading_graded_target_met"] is met
+    table = speed.format_table(result)
+    assert "grading mode graded over all" in table and "05_mlp" in table
+    assert ("(target >= 5x" in table) and (("met)" if met else "not met)") in table)
 
 
 def test_rounds_are_interleaved_and_the_best_of_each_is_kept(monkeypatch):

@@ -378,8 +378,10 @@ def test_feedback_page_offline_maths_and_wrapped_message(course, ran, offline_br
     assert maths["fractions"] >= 2 and maths["flat_fractions"] == 0
     assert not maths["mathjax"] and not raw_latex(maths["text"]), maths["text"][:500]
     assert not [u for u in blocked if "mathjax" in u.lower()], blocked
-    # the visible and the hidden check both report the long message
-    assert long["found"] >= 2, long
+    # the test cell's verdict reports the long message (the visible and the hidden check
+    # in one output; the demo cell after the last test, which raised it once more, is not
+    # run when grading: grader/grading_cells.py)
+    assert long["found"] >= 1, long
     for box in long["boxes"]:
         assert box["right"] <= long["viewport"] + 1 and box["width"] <= long["viewport"], long
         assert box["scroll"] <= box["client"] + 1, f"the message overflows its box: {long}"

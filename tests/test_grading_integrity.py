@@ -524,12 +524,19 @@ def test_throughput_measure_reports_both_job_counts():
     isolation = contextlib.nullcontext() if gs.SANDBOX else gs.unsandboxed_isolation()
     with isolation:
         out = throughput.measure(jobs=(1, 2), students=2, assignments=[ASSIGNMENT],
-                                 unsafe=not gs.SANDBOX, log=lambda *_: None)
+                                 unsafe=not gs.SANDBOX, log=lambda *_: None, baseline="all")
     assert out["grading_submissions"] == 2
     for j in (1, 2):
         assert out[f"grading_per_min_jobs{j}"] == pytest.approx(
             60 * 2 / out[f"grading_seconds_jobs{j}"], rel=0.01)
     assert out["grading_speedup_jobs2"] == pytest.approx(
         out["grading_per_min_jobs2"] / out["grading_per_min_jobs1"], rel=0.02)
+    # The baseline (every cell) grades the same submissions: the speed-ups are its ratios.
+    over = out["grading_speedup_over_all"]
+    assert over["whole run"] == pytest.approx(
+        out["grading_per_min_jobs1"] / out["grading_per_min_jobs1_all"], rel=0.02)
+    assert over[ASSIGNMENT] == pytest.approx(
+        out["grading_seconds_per_notebook_all"][ASSIGNMENT]
+        / out["grading_seconds_per_notebook"][ASSIGNMENT], rel=0.05)
     with pytest.raises(ValueError, match="jobs"):
         throughput.measure(jobs=(0,))

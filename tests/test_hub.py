@@ -1,27 +1,37 @@
 """The course hub end to end (hub/setup.py, `make hub`): JupyterHub 6.1 with real Unix users.
 
-One tutor, a grader account and three students, created for this test (homes in its
-temporary folder) and removed afterwards; the hub, its proxy, the formgrader service and
-the students' servers start inside the test and stop at its end (bounded waits).
+One tutor, a grader account and three students (a fourth added later), created for this
+test (homes in its temporary folder) and removed afterwards. The hub is started with the
+README's `make hub COURSE= ROSTER= TUTORS=` (plus HUB_DIR= and HUB_OPTS= for its folders
+and free ports) and stopped with `make hub-stop`, which must leave no process behind; the
+hub, its proxy, the formgrader service and the students' servers all start inside the
+test (bounded waits). The hub's venv and proxy are installed once into build/hub-seed/
+of the checkout and copied from there (`--seed-dir`): a warm run does not reinstall them.
 
 Students work through their own single-user servers, via the hub's proxy and the
 Assignments tab's REST endpoints (nbgrader's assignment_list server extension) with a
 token of their own: fetch, edit the notebook (contents API), submit, fetch feedback. The
-tutor side runs nbgrader's own commands and the pack's pipeline as the grader account:
-release_assignment, collect, `python -m grader autograde` (the sandbox), feedback,
-release_feedback, export.
+tutor side runs the README's command lines as the grader account: nbgrader
+release_assignment, collect, `python -m grader autograde --root ...` (the sandbox),
+feedback, nbgrader release_feedback, `python -m grader export --format canvas|moodle|csv`.
 
-Checked: scores equal those of the same notebooks graded from submitted/ directly; the
-later of two submissions counts; a submission after the due date is late; a student
-cannot list the inbound folder, read another's submission, home or feedback, or the
-hidden tests; only the course's tutors may open the formgrader; a student removed from
-the course group is refused. Needs root, npm, python3-venv, runuser/useradd and a working
-sandbox: elsewhere it skips with the reason (CI runs it).
+Checked: the roster's students are hub users in nbgrader-<course> and in the gradebook;
+scores equal those of the same notebooks graded from submitted/ directly, in every
+export; the later of two submissions counts; a submission after the due date is late; a
+student cannot list the inbound folder, read another's submission, home or feedback, or
+the hidden tests; the formgrader's pages open for the tutor through the hub's login (and
+show the grades), a student is refused and nobody logs in as the grader account; the
+tutor's Course List names the formgrader; `make hub` again with a longer roster adds a
+student who can fetch; a student removed from the course group is refused. Needs root,
+npm, make, python3-venv, runuser/useradd and a working sandbox: elsewhere it skips with
+the reason (CI runs it).
 """
 import csv
 import datetime
+import http.cookiejar
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -52,6 +62,9 @@ REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "01_derivations"
 NOTEBOOK = "derivations.ipynb"
 WAIT_S = 120
+# The hub's venv (pinned requirements, JupyterHub) and the proxy are installed here once
+# and copied into each run's hub folder (git-ignored build/; `make clean` removes it).
+SEED_DIR = REPO / "build" / "hub-seed"
 
 
 def hub_problem():
@@ -91,16 +104,46 @@ def hub():
     ports = {k: _free_port() for k in ("port", "hub_port", "proxy_api_port", "service_port")}
     hub_dir = base / "hub"
     started = time.monotonic()
+    opts = (f"--home-base {base / 'home'} --assignments {ASSIGNMENT} --seed-dir {SEED_DIR} "
+            + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in ports.items()))
     try:
-        course = setup.up(course_id, roster, [tutor], hub_dir, home_base=base / "home",
-                          assignments=[ASSIGNMENT], ports=ports,
-                          mnist_dir=os.environ.get("MNIST_DIR", ""), log=lambda *_: None)
+        # the README's command line (plus where this test keeps things)
+        r = system_deps.run_make("hub", f"COURSE={course_id}", f"ROSTER={roster}", f"TUTORS={tutor}",
+                                 f"HUB_DIR={hub_dir}", f"HUB_OPTS={opts}", timeout=1200)
+        assert r.returncode == 0, f"make hub: {r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+        password = (hub_dir / "state" / "trial-password").read_text().strip()
+        assert f"make hub: hub running: http://127.0.0.1:{ports['port']}/" in r.stdout
+        assert f"make hub: first login: user {tutor!r}, trial password {password!r}" in r.stdout
         course = setup.load_course(hub_dir)
+        assert setup.hub_pid(hub_dir) is not None
         course["_setup_s"] = time.monotonic() - started
+        course["_make_hub"] = [f"COURSE={course_id}", f"TUTORS={tutor}", f"HUB_DIR={hub_dir}", f"HUB_OPTS={opts}"]
         yield setup, course, students, tutor, base
     finally:
+        stop = system_deps.run_make("hub-stop", f"HUB_DIR={hub_dir}", timeout=120)
+        deadline = time.monotonic() + 15         # servers may still be shutting down
+        while (left := _processes_under(hub_dir)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        for proc in left:                      # only what this test's hub started
+            proc.kill()
         setup.down(hub_dir, remove=True, log=lambda *_: None)
         shutil.rmtree(base, ignore_errors=True)
+        assert stop.returncode == 0, stop.stdout + stop.stderr
+        assert not left, f"make hub-stop left {[' '.join(p.info['cmdline']) for p in left]}"
+
+
+def _processes_under(hub_dir):
+    """Processes whose command line names the hub's folder (its venv, proxy, config)."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if str(hub_dir) in " ".join(proc.info["cmdline"] or []):
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
 
 
 def _free_port():
@@ -150,6 +193,41 @@ class Server:
                                         "?type=file&format=text")
         assert status == 200, body
         return body["content"]
+
+
+class Browser:
+    """A user at the hub's login page with a cookie jar, as a browser would be: log in with
+    the trial password, then open pages through the proxy (OAuth redirects followed)."""
+
+    def __init__(self, course, hub_dir):
+        self.base = f"http://127.0.0.1:{course['port']}"
+        self.password = (Path(hub_dir) / "state" / "trial-password").read_text().strip()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def get(self, path, data=None):
+        """(status, final URL, body text) of ``path`` (POST with form ``data``)."""
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        try:
+            with self.opener.open(urllib.request.Request(self.base + path, data=body), timeout=WAIT_S) as r:
+                return r.status, r.url, r.read().decode(errors="replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.url, exc.read().decode(errors="replace")
+
+    def login(self, user):
+        status, _, page = self.get("/hub/login")
+        assert status == 200, page[-500:]
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page)
+        assert xsrf, "no _xsrf field on the hub's login page"
+        # next=/hub/home: the hub's home page, without starting the user's server
+        status, url, page = self.get("/hub/login?next=%2Fhub%2Fhome",
+                                     {"username": user, "password": self.password, "_xsrf": xsrf.group(1)})
+        assert status != 200 or url.endswith("/hub/home"), url
+        return status, page
+
+
+def page_text(html):
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 def start_servers(setup, course, users):
@@ -206,21 +284,49 @@ def test_course_hub_end_to_end(hub, tmp_path):
     cid, root = course["course"], Path(course["course_root"])
     inbound = Path(course["exchange"]) / cid / "inbound"
 
-    # the formgrader service: the tutor may open it, a student may not even ask for the right
-    status, body = setup.api(course, "POST", f"/users/{tutor}/tokens",
-                             {"scopes": [f"access:services!service={cid}"]})
-    assert status == 201, body
-    req = urllib.request.Request(f"http://127.0.0.1:{course['port']}/services/{cid}/api/status",
-                                 headers={"Authorization": f"token {body['token']}"})
-    with urllib.request.urlopen(req, timeout=WAIT_S) as resp:
-        assert resp.status == 200
+    # the roster's students are hub users in the course's group, and in the gradebook
+    from nbgrader.api import Gradebook
+    from grader.preprocessors import gradebook_url
+    status, group = setup.api(course, "GET", f"/groups/nbgrader-{cid}")
+    assert status == 200 and sorted(group["users"]) == [s1, s2, s3]
+    with Gradebook(gradebook_url(root)) as gb:
+        assert {s.id: (s.first_name, s.email) for s in gb.students} == \
+            {u: (f"Student{i}", f"{u}@example.edu") for i, u in enumerate((s1, s2, s3), 1)}
+
+    # the formgrader, as a browser opens it: the tutor logs in and gets its pages (the hub's
+    # OAuth redirects, then formgrader -> manage_assignments); a student is refused by the
+    # hub; nobody logs in as the grader account that runs it
+    hub_dir = Path(course["venv"]).parent
+    tutor_web = Browser(course, hub_dir)
+    assert tutor_web.login(tutor)[0] == 200
+    status, url, page = tutor_web.get(f"/services/{cid}/formgrader")
+    assert status == 200 and url.endswith(f"/services/{cid}/formgrader/manage_assignments"), (status, url)
+    assert "<h1>Manage Assignments</h1>" in page
+    assert 'id="warning-exchange"' not in page and 'id="warning-course-id"' not in page
+    status, _, listing = tutor_web.get(f"/services/{cid}/formgrader/api/assignments")
+    assert status == 200 and [a["name"] for a in json.loads(listing)] == [ASSIGNMENT]
+    student_web = Browser(course, hub_dir)
+    assert student_web.login(s1)[0] == 200
+    status, _, page = student_web.get(f"/services/{cid}/formgrader")
+    assert status == 403 and f"You do not have permission to access JupyterHub service {cid}" in page_text(page)
+    status, _, listing = student_web.get(f"/services/{cid}/formgrader/api/assignments")
+    assert status == 403 and ASSIGNMENT not in listing
+    assert Browser(course, hub_dir).login(course["grader"])[0] == 403
+    # nor with a token: a student may not even ask for the right
     status, _ = setup.api(course, "POST", f"/users/{s1}/tokens", {"scopes": [f"access:services!service={cid}"]})
     assert status in (400, 403)          # "requested scopes exceed the owner's"
 
     # the tutor releases; the students start their servers and fetch
     tutor_run(setup, course, "nbgrader", "release_assignment", ASSIGNMENT)
-    start_servers(setup, course, [s1, s2, s3])
+    start_servers(setup, course, [s1, s2, s3, tutor])
     servers = {u: Server(setup, course, u) for u in (s1, s2, s3)}
+    # JupyterLab's Nbgrader -> Course List of the tutor names the course's formgrader
+    status, courses = Server(setup, course, tutor).call("GET", "/formgraders")
+    assert status == 200 and courses["success"], courses
+    hub_fg = [c for c in courses["value"] if c["kind"] == "jupyterhub"]
+    assert [(c["course_id"], urllib.parse.urlparse(c["url"]).path) for c in hub_fg] == \
+        [(cid, f"/services/{cid}/lab")]
+    setup.api(course, "DELETE", f"/users/{tutor}/server")
     for srv in servers.values():
         fetched = srv.action("fetch")
         assert [a["status"] for a in fetched if a["assignment_id"] == ASSIGNMENT] == ["fetched"]
@@ -261,12 +367,15 @@ def test_course_hub_end_to_end(hub, tmp_path):
         Path(course["exchange"]) / cid / "outbound" / ASSIGNMENT / NOTEBOOK)) == "ALLOWED"
 
     # the tutor collects, autogrades in the sandbox, gives and releases feedback, exports
+    # (the README's command lines, as the grader account in the course folder)
     tutor_run(setup, course, "nbgrader", "collect", ASSIGNMENT)
-    report = tutor_run(setup, course, "python", "-m", "grader", "--root", str(root), "autograde", "--jobs", "2")
+    report = tutor_run(setup, course, "python", "-m", "grader", "autograde", "--root", str(root), "--jobs", "2")
     assert "kernel coursepack-sandbox" in report
-    tutor_run(setup, course, "python", "-m", "grader", "--root", str(root), "feedback")
+    tutor_run(setup, course, "python", "-m", "grader", "feedback", "--root", str(root))
     tutor_run(setup, course, "nbgrader", "release_feedback", ASSIGNMENT)
-    tutor_run(setup, course, "python", "-m", "grader", "--root", str(root), "export")
+    for fmt in ("canvas", "moodle", "csv"):
+        out = tutor_run(setup, course, "python", "-m", "grader", "export", "--root", str(root), "--format", fmt)
+        assert f"wrote {root / ('grades.csv' if fmt == 'csv' else f'grades-{fmt}.csv')}" in out
     assert probe(setup, course, s2, f"os.listdir({str(Path(course['exchange']) / cid / 'feedback')!r})") == "DENIED"
 
     # the same notebooks graded from submitted/ directly
@@ -282,10 +391,21 @@ def test_course_hub_end_to_end(hub, tmp_path):
     with open(root / "grades.csv", newline="") as fh:
         rows = {r["student_id"]: r for r in csv.DictReader(fh)}
     assert {u: float(rows[u][ASSIGNMENT]) for u in got} == total
+    canvas = list(csv.reader((root / "grades-canvas.csv").open(encoding="utf-8")))
+    col = canvas[0].index(ASSIGNMENT)
+    assert canvas[1][0].strip() == "Points Possible"
+    assert {r[2]: float(r[col]) for r in canvas[2:]} == total       # SIS User ID: the roster id
+    with open(root / "grades-moodle.csv", newline="", encoding="utf-8") as fh:
+        moodle = {r["ID number"]: r for r in csv.DictReader(fh)}
+    assert {u: (moodle[u]["Email address"], float(moodle[u][ASSIGNMENT])) for u in got} == \
+        {u: (f"{u}@example.edu", total[u]) for u in got}
+
+    # the formgrader shows the same grades to the tutor (manual grading starts from them)
+    status, _, subs = tutor_web.get(f"/services/{cid}/formgrader/api/submissions/{ASSIGNMENT}")
+    assert status == 200, subs
+    assert {x["student"]: x["score"] for x in json.loads(subs)} == pytest.approx(total)
 
     # late: only s3
-    from nbgrader.api import Gradebook
-    from grader.preprocessors import gradebook_url
     with Gradebook(gradebook_url(root)) as gb:
         late = {u: gb.find_submission(ASSIGNMENT, u).total_seconds_late for u in (s1, s2, s3)}
     assert late[s3] > 0 and late[s1] == 0 and late[s2] == 0, late
@@ -297,6 +417,30 @@ def test_course_hub_end_to_end(hub, tmp_path):
         html[user] = srv.feedback_html()
         assert "BEGIN HIDDEN TESTS" not in html[user]
     assert html[s1] != html[s2] and "sigmoid_grad" in html[s2]
+
+    # `make hub` again with a longer roster, the hub running: the new student gets a Unix
+    # user (home 0700), a hub user in the course group, a gradebook entry, and fetches
+    s4 = f"{cid}s4"
+    longer = base / "roster-longer.csv"
+    longer.write_text((base / "roster.csv").read_text() + f"{s4},Student4,Test,{s4}@example.edu\n")
+    r = system_deps.run_make("hub", f"ROSTER={longer}", *course["_make_hub"], timeout=900)
+    assert r.returncode == 0, f"make hub (again): {r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    assert f"created Unix users: {s4}" in r.stdout
+    home_s4 = base / "home" / s4
+    assert home_s4.is_dir() and home_s4.stat().st_mode & 0o077 == 0
+    status, group = setup.api(course, "GET", f"/groups/nbgrader-{cid}")
+    assert status == 200 and s4 in group["users"]
+    with Gradebook(gradebook_url(root)) as gb:
+        assert gb.find_student(s4).email == f"{s4}@example.edu"
+    status, body = setup.api(course, "POST", f"/users/{s4}/tokens", {"note": "hub test"})
+    assert status == 201, body
+    env4 = {"JUPYTERHUB_USER": s4, "JUPYTERHUB_API_TOKEN": body["token"],
+            "JUPYTERHUB_API_URL": f"http://127.0.0.1:{course['hub_port']}/hub/api",
+            "PATH": f"{course['venv']}/bin:/usr/bin:/bin"}
+    r = setup.as_user(s4, [f"{course['venv']}/bin/nbgrader", "fetch_assignment", ASSIGNMENT, "--course", cid],
+                      env=env4, cwd=str(home_s4), capture_output=True, text=True, check=False, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (home_s4 / cid / ASSIGNMENT / NOTEBOOK).is_file()          # Exchange.path_includes_course
 
     # removed from the course group: refused
     status, _ = setup.api(course, "DELETE", f"/groups/nbgrader-{cid}/users", {"users": [s3]})

@@ -1,23 +1,30 @@
 """LMS in and out (grader.lms, grader.roster): the roster file, the download file names of
 Canvas, Moodle and Blackboard, `python -m grader collect` (latest re-submission, every
-skipped file listed, corrupt zips and non-notebooks refused with nothing changed), the
-Canvas and Moodle grade files against golden files, and a round trip: a Canvas download
-collected, graded in the sandbox, exported, with the same scores as the same notebooks
+skipped file listed, corrupt zips and non-notebooks refused with nothing changed,
+Canvas's LATE mark recorded and flagged), the Canvas and Moodle grade files against golden
+files, and a round trip through the README's make targets on a throw-away course
+(COURSE_ROOT=): release, roster, collect a Canvas and a Blackboard download, autograde in
+the sandbox, feedback, grades in every format, with the same scores as the same notebooks
 put into submitted/ by hand.
 """
 import csv
+import datetime
+import shutil
 import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from grader import cli, lms
+from grader import cli, export, lms
 from grader import roster as roster_mod
+import system_deps
 from grading_support import (
+    SANDBOX,
     exercise_functions,
     grade,
     make_course,
+    read_csv,
     read_nb,
     release_nb,
     scores,
@@ -194,6 +201,19 @@ def test_collect_canvas_keeps_latest_and_lists_the_rest(course, tmp_path):
                     "__MACOSX/._smithalice_1001_5001_derivations.ipynb"):
         assert f"NOT COLLECTED: {skipped}" in text
     assert "Canvas user 1999: no roster student named 'stranger'" in text
+    # Canvas's LATE mark: recorded and shown in grades.csv's flags, no time invented
+    assert "1 marked LATE by Canvas: no penalty here" in text
+    assert not (root / "submitted" / "bjones" / ASSIGNMENT / "timestamp.txt").exists()
+    assert export.lms_flags(root, "bjones") == [f"{ASSIGNMENT}: " + export.LMS_LATE_FLAG.format(lms="Canvas")]
+    assert export.lms_flags(root, "asmith") == []
+    assert lms.late_marks(root) == [("bjones", ASSIGNMENT, "Canvas")]
+    rows = {r["student_id"]: r for r in read_csv(export.export_grades(root, tmp_path / "g.csv"))}
+    assert "marked LATE by Canvas, not penalised here" in rows["bjones"]["flags"]
+    assert "LATE" not in rows["asmith"]["flags"]
+    # collected again from a download where it is on time: the mark goes
+    on_time = make_zip(tmp_path / "again.zip", {"jonesbob_1002_5302_derivations.ipynb": nb_bytes(nbs["good"])})
+    lms.collect(root, on_time, "canvas", log=lambda *_: None)
+    assert export.lms_flags(root, "bjones") == [] and lms.late_marks(root) == []
     # the Canvas ids went into the gradebook
     from nbgrader.api import Gradebook
     from grader.preprocessors import gradebook_url
@@ -212,17 +232,36 @@ def test_collect_blackboard_latest_attempt_with_timestamp(course, tmp_path):
     lms.collect(root, archive, "blackboard", log=lines.append)
     folder = root / "submitted" / "cnguyen" / ASSIGNMENT
     assert read_nb(folder / NOTEBOOK).cells == nbs["bad"].cells
-    assert (folder / "timestamp.txt").read_text().startswith("2025-03-03 10:00:00")
+    assert (folder / "timestamp.txt").read_text().strip() == "2025-03-03 10:00:00"     # UTC
     assert any("attempt receipt" in ln for ln in lines)
+    assert any("at 2025-03-03 10:00:00 UTC" in ln for ln in lines)
+    # the attempt times in the Blackboard server's zone: nbgrader keeps them in UTC
+    lms.collect(root, archive, "blackboard", log=lambda *_: None, timezone="Europe/Berlin")
+    assert (folder / "timestamp.txt").read_text().strip() == "2025-03-03 09:00:00"     # CET = UTC+1
+    before = snapshot(root / "submitted")
+    with pytest.raises(lms.LMSError, match="unknown time zone 'Mars/Olympus'"):
+        lms.collect(root, archive, "blackboard", log=lambda *_: None, timezone="Mars/Olympus")
+    assert snapshot(root / "submitted") == before
 
 
-def test_collect_moodle_folders(course, tmp_path):
+def test_collect_moodle_folders_latest_by_zip_time(course, tmp_path):
+    """Moodle's folder form; of two files of one student the one the zip dates later counts
+    (whatever the order in the zip); Moodle's names carry no time, so none is written."""
     root, nbs = course
-    archive = make_zip(tmp_path / "moodle.zip", {
-        "Bob Jones_31_assignsubmission_file/derivations.ipynb": nb_bytes(nbs["good"]),
-    })
-    plan = lms.collect(root, archive, "moodle", log=lambda *_: None)
+    path = tmp_path / "moodle.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("Bob Jones_31_assignsubmission_file/derivations.ipynb",
+                                    (2025, 3, 2, 8, 0, 0)), nb_bytes(nbs["good"]))
+        zf.writestr(zipfile.ZipInfo("Bob Jones_31_assignsubmission_file_derivations.ipynb",
+                                    (2025, 3, 1, 8, 0, 0)), nb_bytes(nbs["bad"]))
+    lines = []
+    plan = lms.collect(root, path, "moodle", log=lines.append)
     assert list(plan.chosen) == [("bjones", NOTEBOOK)]
+    folder = root / "submitted" / "bjones" / ASSIGNMENT
+    assert read_nb(folder / NOTEBOOK).cells == nbs["good"].cells
+    assert not (folder / "timestamp.txt").exists()
+    assert any("OLDER, not collected: Bob Jones_31_assignsubmission_file_derivations.ipynb" in ln
+               for ln in lines)
 
 
 @pytest.mark.parametrize("kind", ["corrupt", "not-a-zip", "not-a-notebook", "no-match", "missing"])
@@ -264,6 +303,9 @@ def test_cli_collect_reports_errors_in_one_line(course, tmp_path, capsys):
     path = write(tmp_path / "x.zip", "nope")
     assert cli.main(["--root", str(root), "collect", str(path), "--lms", "moodle"]) == 2
     assert f"python -m grader collect: {path}: not a zip archive" in capsys.readouterr().err
+    # --root after the step works the same (the README's hub commands write it there)
+    assert cli.main(["collect", str(path), "--lms", "moodle", "--root", str(root)]) == 2
+    assert f"python -m grader collect: {path}: not a zip archive" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------------------
@@ -304,41 +346,114 @@ def test_unknown_format_is_refused(course):
 
 
 # ---------------------------------------------------------------------------------------
-# Round trip: collect a Canvas download, grade in the sandbox, export
+# Round trip, with the make targets the README's "one tutor with an LMS" shows
 
-def test_round_trip_canvas_download_to_canvas_grades(tmp_path):
-    root = make_course(tmp_path / "course", [ASSIGNMENT])
-    direct = make_course(tmp_path / "direct", [ASSIGNMENT])
-    write(root / "roster.csv", ROSTER)
+def make(*args, timeout=600):
+    """``make <args>`` in the checkout (COURSE_ROOT= points it at a throw-away course)."""
+    return system_deps.run_make(*args, timeout=timeout)
+
+
+def made(*args, **kwargs):
+    r = make(*args, **kwargs)
+    assert r.returncode == 0, f"make {' '.join(args)}: {r.stdout[-2000:]}\n{r.stderr[-2000:]}"
+    return r.stdout + r.stderr
+
+
+def throwaway_course(dest):
+    """A course folder as `make release` expects one: nbgrader_config.py and a solution."""
+    (dest / "solutions").mkdir(parents=True)
+    shutil.copy(REPO / "nbgrader_config.py", dest / "nbgrader_config.py")
+    shutil.copytree(REPO / "solutions" / ASSIGNMENT, dest / "solutions" / ASSIGNMENT,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    return dest
+
+
+def test_make_targets_refuse_bad_input_in_one_line(course, tmp_path):
+    root, _ = course
+    r = make("collect", "LMS=canvas", f"COURSE_ROOT={root}")
+    assert r.returncode == 2 and "usage: make collect FROM=download.zip LMS=canvas|moodle|blackboard" in r.stdout
+    bad = write(tmp_path / "x.zip", "<html>expired</html>")
+    r = make("collect", f"FROM={bad}", "LMS=canvas", f"COURSE_ROOT={root}")
+    assert r.returncode != 0 and f"python -m grader collect: {bad}: not a zip archive" in r.stderr
+    r = make("roster", f"ROSTER={tmp_path / 'nope.csv'}", f"COURSE_ROOT={root}")
+    assert r.returncode != 0 and f"{tmp_path / 'nope.csv'}: roster file not found" in r.stderr
+
+
+def test_round_trip_lms_downloads_to_lms_grade_files_with_make(tmp_path):
+    """The README's LMS commands on a throw-away course: make release, roster, collect (a
+    Canvas download, then a Blackboard one), autograde JOBS=2, feedback, grades
+    FORMAT=canvas|moodle|csv. Scores equal those of the same notebooks put into submitted/
+    by hand; Canvas's LATE mark is flagged, not penalised; Blackboard's attempt time makes
+    nbgrader's gradebook count the submission late against the due date."""
+    if not SANDBOX:
+        system_deps.require("bubblewrap")            # make autograde grades in the sandbox
+    root = throwaway_course(tmp_path / "course")
+    at = [f"COURSE_ROOT={root}"]
+    made("release", *at)
+    write(root / "roster.csv", ROSTER + "dlee,Dana,Lee,dana.lee@example.edu\n")
+    assert "gradebook: 4 student(s) from the roster" in made("roster", f"ROSTER={root / 'roster.csv'}", *at)
+
     release = release_nb(root, ASSIGNMENT, NOTEBOOK)
     good = solved(release, read_nb(root / "solutions" / ASSIGNMENT / NOTEBOOK))
     import mistakes
     bad = with_mistake(good, "sigmoid_grad", mistakes.sigmoid_grad_sign,
                        exercise_functions(good)["sigmoid_grad"])
-    archive = make_zip(tmp_path / "submissions.zip", {
+    canvas = make_zip(tmp_path / "submissions.zip", {
         "smithalice_1001_5001_derivations.ipynb": nb_bytes(bad),
         "smithalice_1001_5107_derivations-1.ipynb": nb_bytes(good),
-        "jonesbob_1002_5002_derivations.ipynb": nb_bytes(bad),
+        "jonesbob_LATE_1002_5002_derivations.ipynb": nb_bytes(bad),
     })
-    assert cli.main(["--root", str(root), "collect", str(archive), "--lms", "canvas"]) == 0
-    submit(direct, "asmith", ASSIGNMENT, NOTEBOOK, good)
-    submit(direct, "bjones", ASSIGNMENT, NOTEBOOK, bad)
-    grade(root, trusted=True)          # notebooks this repository wrote
-    grade(direct, trusted=True)
-    for student in ("asmith", "bjones"):
+    out = made("collect", f"FROM={canvas}", "LMS=canvas", *at)
+    assert "2 submission(s) collected, 1 older" in out and "1 marked LATE by Canvas" in out
+    blackboard = make_zip(tmp_path / "gradebook.zip", {
+        "01_derivations_cnguyen_attempt_2025-03-01-09-00-00_derivations.ipynb": nb_bytes(release),
+        "01_derivations_cnguyen_attempt_2025-03-03-10-00-00_derivations.ipynb": nb_bytes(good),
+    })
+    out = made("collect", f"FROM={blackboard}", "LMS=blackboard", *at)
+    assert "1 submission(s) collected, 1 older" in out
+    from nbgrader.api import Gradebook
+    from grader.preprocessors import gradebook_url
+    due = datetime.datetime(2025, 3, 1, 12, 0, 0)
+    with Gradebook(gradebook_url(root)) as gb:
+        gb.update_or_create_assignment(ASSIGNMENT, duedate=due)
+
+    out = made("autograde", "JOBS=2", *at, timeout=1200)
+    assert "kernel coursepack-sandbox" in out
+    made("feedback", *at)
+    for student in ("asmith", "bjones", "cnguyen"):
+        assert (root / "feedback" / student / ASSIGNMENT / "derivations.html").is_file()
+
+    direct = make_course(tmp_path / "direct", [ASSIGNMENT])
+    for student, nb in (("asmith", good), ("bjones", bad), ("cnguyen", good)):
+        submit(direct, student, ASSIGNMENT, NOTEBOOK, nb)
+    grade(direct, trusted=True)          # notebooks this repository wrote
+    for student in ("asmith", "bjones", "cnguyen"):
         assert scores(root, student, ASSIGNMENT) == scores(direct, student, ASSIGNMENT)
     full = sum(v[0] for v in scores(root, "asmith", ASSIGNMENT).values())
     lost = sum(v[0] for v in scores(root, "bjones", ASSIGNMENT).values())
-    assert lost < full
-    assert cli.main(["--root", str(root), "export", "--format", "canvas"]) == 0
+    assert 0 < lost < full
+    with Gradebook(gradebook_url(root)) as gb:
+        late = {s: gb.find_submission(ASSIGNMENT, s).total_seconds_late for s in ("asmith", "bjones", "cnguyen")}
+    assert late == {"asmith": 0, "bjones": 0,               # Canvas: no time, none invented
+                    "cnguyen": (datetime.datetime(2025, 3, 3, 10) - due).total_seconds()}
+
+    out = made("grades", "FORMAT=canvas", *at)
+    assert f"wrote {root / 'grades-canvas.csv'}" in out
+    assert "bjones/01_derivations: marked LATE by Canvas, not penalised here (Canvas applies" in out
     rows = list(csv.reader((root / "grades-canvas.csv").open(encoding="utf-8")))
+    assert rows[1][0].strip() == "Points Possible"
     by_sis = {r[2]: r for r in rows[2:]}
     col = rows[0].index(ASSIGNMENT)
     assert by_sis["asmith"][:2] == ["Smith, Alice", "1001"] and float(by_sis["asmith"][col]) == full
-    assert by_sis["bjones"][1] == "1002" and float(by_sis["bjones"][col]) == lost
-    assert by_sis["cnguyen"][col] == "0"                     # on the roster, no submission
+    assert by_sis["bjones"][1] == "1002" and float(by_sis["bjones"][col]) == lost   # not penalised
+    assert float(by_sis["cnguyen"][col]) == full and by_sis["cnguyen"][1] == ""
+    assert by_sis["dlee"][col] == "0"                        # on the roster, no submission
     assert float(rows[1][col]) > 0
-    assert cli.main(["--root", str(root), "export", "--format", "moodle"]) == 0
+    made("grades", "FORMAT=moodle", *at)
     moodle = {r["ID number"]: r for r in csv.DictReader((root / "grades-moodle.csv").open(encoding="utf-8"))}
     assert moodle["bjones"]["Email address"] == "bob.jones@example.edu"
-    assert float(moodle["asmith"][ASSIGNMENT]) == full
+    assert float(moodle["asmith"][ASSIGNMENT]) == full and float(moodle["bjones"][ASSIGNMENT]) == lost
+    assert f"wrote {root / 'grades.csv'}" in made("grades", *at)
+    plain = {r["student_id"]: r for r in read_csv(root / "grades.csv")}
+    assert "marked LATE by Canvas" in plain["bjones"]["flags"] and "LATE" not in plain["cnguyen"]["flags"]
+    assert float(plain["cnguyen"][ASSIGNMENT]) == full

@@ -25,7 +25,7 @@ import system_deps
 
 REPO = Path(__file__).resolve().parent.parent
 SANDBOX_TESTS = ["tests/test_grading_integrity.py", "tests/test_grading_roundtrip.py",
-                 "tests/test_sandbox.py"]
+                 "tests/test_sandbox.py", "tests/test_grading_cells.py", "tests/test_cluster.py"]
 SENTINEL = "coursepack-pwned"          # what the "other-files" attack writes
 IGNORED = {".git", ".venv", "build", "node_modules", "__pycache__", ".pytest_cache",
            "autograded", "submitted", "feedback"}

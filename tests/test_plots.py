@@ -235,3 +235,36 @@ def test_figure_png_draws_the_current_data_and_freezes_the_layout():
     second = plots.figure_png(fig)
     assert second != first
     assert ax.get_position().bounds == position      # the layout ran on the first call only
+
+
+def test_figure_png_blit_draws_animated_artists_over_the_cached_rest():
+    from io import BytesIO
+
+    from matplotlib.figure import Figure as BareFigure
+    from PIL import Image
+
+    def pixels(png):
+        return np.asarray(Image.open(BytesIO(png)).convert("RGB"))
+
+    fig = BareFigure(figsize=(3, 3), dpi=40)
+    ax = fig.subplots()
+    ax.set(xlim=(0, 1), ylim=(0, 1), title="blit")
+    (moving,) = ax.plot([0.2, 0.2], [0.1, 0.9], color="red", lw=4)   # clear of the spines
+    full = pixels(plots.figure_png(fig))          # the line drawn into the cached rest
+    moving.set_animated(True)                     # too late for that rest: drawn again
+    moving.set_xdata([0.8, 0.8])
+    redrawn = pixels(plots.figure_png(fig, blit=True))
+    assert not np.array_equal(full, redrawn)
+    reference = BareFigure(figsize=(3, 3), dpi=40)
+    ref_ax = reference.subplots()
+    ref_ax.set(xlim=(0, 1), ylim=(0, 1), title="blit")
+    ref_ax.plot([0.8, 0.8], [0.1, 0.9], color="red", lw=4)
+    np.testing.assert_array_equal(redrawn, pixels(plots.figure_png(reference)))
+    # now the rest holds no line: blitting moves the animated one, leaving no trace
+    moving.set_xdata([0.5, 0.5])
+    blitted = pixels(plots.figure_png(fig, blit=True))
+    ref_ax.lines[0].set_xdata([0.5, 0.5])
+    np.testing.assert_array_equal(blitted, pixels(plots.figure_png(reference)))
+    # a new animated artist may join (e.g. a legend made again on every move)
+    ax.text(0.1, 0.1, "new", animated=True)
+    assert not np.array_equal(pixels(plots.figure_png(fig, blit=True)), blitted)

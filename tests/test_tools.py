@@ -75,6 +75,30 @@ def test_report_says_not_run_for_missing_keys(written):
 def test_report_lists_wall_times(written):
     assert "| `02_logistic` | 1 min 35.5 s | ok |" in written
     assert "| `05_mlp` | 12.0 s | failed |" in written
+    assert "Total: 1 min 47.5 s for 2 notebook(s), within the 90 min budget" in written
+
+
+def test_report_shows_mean_and_sd_over_seeds(tmp_path):
+    results = {"mlp_momentum_test_acc": 0.9812, "mlp_momentum_test_acc_sd": 0.0007,
+               "mlp_adam_test_acc": 0.9790, "mlp_adam_test_acc_sd": 0.0011,
+               "mlp_lr_adam": 0.001, "mlp_wd_best_lambda": 0.0003}
+    timings = {"05_mlp": {"seconds": 3000.0, "status": "ok"},
+               "04_softmax": {"seconds": 2500.0, "status": "ok"}}
+    (tmp_path / "r.json").write_text(json.dumps(results))
+    (tmp_path / "t.json").write_text(json.dumps(timings))
+    out = tmp_path / "R.md"
+    assert report.main(["--results", str(tmp_path / "r.json"), "--timings",
+                        str(tmp_path / "t.json"), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert row(text, "mlp_momentum_test_acc")[1] == "0.9812 ± 0.0007"
+    assert row(text, "mlp_momentum_test_acc")[4] == "pass"         # the mean meets 0.98
+    assert row(text, "mlp_adam_test_acc")[4].startswith("**MISS**")  # the mean does not
+    assert "_sd`" not in text                                        # folded into the rows
+    assert row(text, "mlp_lr_adam")[1] == "0.001"                    # other numbers still listed
+    assert row(text, "mlp_wd_best_lambda")[1] == "0.0003"
+    assert row(text, "mlp_wd_0.5_test_acc")[4] == "not run - outside notebook 5's " \
+        "weight-decay grid (1e-5 to 1e-2)"
+    assert "Total: 91 min 40.0 s for 2 notebook(s), **over** the 90 min budget" in text
 
 
 def test_report_without_results_file(tmp_path, capsys):

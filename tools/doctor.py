@@ -63,6 +63,27 @@ def _npm_problem():
     return None if shutil.which("npm") else "npm is missing (configurable-http-proxy)"
 
 
+def _postgresql_problem():
+    from grader import gradebook
+
+    try:
+        gradebook.postgres_bindir()
+    except gradebook.GradebookError:
+        return "PostgreSQL's server programs (initdb, pg_ctl) are not installed"
+    return None
+
+
+def _slurm_problem():
+    missing = [t for t in ("slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "scancel")
+               if shutil.which(t) is None]
+    return None if not missing else f"Slurm's {', '.join(missing)} missing"
+
+
+def _munge_problem():
+    missing = [t for t in ("munged", "mungekey") if shutil.which(t) is None]
+    return None if not missing else f"MUNGE's {', '.join(missing)} missing"
+
+
 def _mnist_problem():
     from helpers import data
 
@@ -83,6 +104,10 @@ REQUIREMENTS = [
     Requirement("python3-venv", "python3-venv", "make hub, the hub test (a venv every user can run)",
                 _python3_venv_problem),
     Requirement("npm", "npm", "make hub, the hub test (configurable-http-proxy)", _npm_problem),
+    Requirement("postgresql", "postgresql",
+                "make gradebook-postgres, the PostgreSQL gradebook and cluster tests", _postgresql_problem),
+    Requirement("slurm", "slurm-wlm", "the Slurm backend test (slurmctld, slurmd, sbatch)", _slurm_problem),
+    Requirement("munge", "munge", "the Slurm backend test (Slurm's authentication)", _munge_problem),
 ]
 OPTIONAL = [Requirement("MNIST", "", "make demo, the notebooks and the MNIST tests", _mnist_problem)]
 
