@@ -11,6 +11,7 @@
 #                  [RESTART=1] [CELLS=all] [PARTITION=p] [ACCOUNT=a]   (grader/backends.py)
 #   make gradebook-postgres | gradebook-postgres-stop | gradebook-migrate TO=url
 #   make collect FROM=download.zip LMS=canvas|moodle|blackboard [ROSTER=roster.csv] [TIMEZONE=tz]
+#   make similarity [THRESHOLD=0.5]  pairs of similar submissions -> build/grading/similarity/
 #   make grades FORMAT=canvas|moodle|csv     the file the LMS imports (default csv)
 #   make hub COURSE=id ROSTER=roster.csv     a course hub on this machine (root; hub/README.md)
 #   COURSE_ROOT=dir   the tutor targets (release ... roster) work on that course folder
@@ -34,7 +35,7 @@ ifeq ($(origin MNIST_DIR),undefined)
 endif
 
 PHONY_EXTRA := doctor system-packages collect roster hub hub-stop gradebook-postgres gradebook-postgres-stop gradebook-migrate
-.PHONY: $(PHONY_EXTRA) venv demo test lab reproduce bench release autograde feedback grades sandbox-check clean
+.PHONY: $(PHONY_EXTRA) venv demo test lab reproduce bench release autograde feedback grades similarity sandbox-check clean
 
 venv: $(STAMP)
 
@@ -94,6 +95,10 @@ gradebook-migrate: $(STAMP)
 
 feedback: $(STAMP)
 	$(GRADER) feedback
+
+# pairs of similar submissions per assignment (copydetect) -> build/grading/similarity/
+similarity: $(STAMP)
+	$(GRADER) similarity $(if $(THRESHOLD),--threshold $(THRESHOLD),)
 
 grades: $(STAMP)
 	$(GRADER) export --format $(FORMAT) $(if $(ROSTER),--roster $(ROSTER),)

@@ -11,7 +11,8 @@ outputs (``checker.judge``) and prints one line or raises :class:`CheckFailed` w
 case, expected vs got, the relative error and the likely mistake (``checker.diagnose``).
 In grading mode (``$COURSE_GRADING=1``, set by the grading sandbox) it decides nothing:
 it emits the outputs for the grader (``checker.wire``), which judges them in its own
-process with the same ``checker.judge.judge_payload``.
+process with the same ``checker.judge.judge_payload``. A hidden check
+(``hidden=True``) runs only there, in the test cell the grader hands its seed to.
 
 The exercises live in ``checker.lessons``, one module per lesson. ``check`` and
 ``CheckFailed`` are the only names a notebook uses; the rest is the grader's
@@ -33,8 +34,10 @@ def check(exercise, *functions, hidden=False):
     exercise: a name from ``checker.lessons.EXERCISES`` (e.g. "softmax_loss_grad").
     functions: the student's functions, in the order of the exercise's ``functions``
     (e.g. ``check("dense", dense_forward, dense_backward)``). hidden: True in the hidden
-    test cells (a different seed). Returns None; raises CheckFailed on a wrong answer,
-    ValueError/TypeError when the call itself is wrong (unknown exercise, wrong functions).
+    test cells: the grader's cases, with a seed it hands to that cell only (see
+    ``checker.wire``); anywhere else a hidden check prints that it checked nothing.
+    Returns None; raises CheckFailed on a wrong answer, ValueError/TypeError when the call
+    itself is wrong (unknown exercise, wrong functions).
     """
     spec = get(exercise)
     if len(functions) != len(spec.functions) or not all(callable(f) for f in functions):
@@ -43,7 +46,15 @@ def check(exercise, *functions, hidden=False):
                         f"{', '.join(spec.functions)}; got ({given})")
     if not isinstance(hidden, bool):
         raise TypeError(f"hidden must be True or False, got {hidden!r}")
-    seed = wire.course_seed()
+    if hidden:
+        seed = wire.take_hidden_seed(exercise) if wire.grading_mode() else None
+        if seed is None:
+            print(f"{exercise}: hidden check not run here. The grader runs it when it grades "
+                  "the notebook, on fresh cases (more of them, and the edge cases the text "
+                  "promises) that nobody sees in advance.")
+            return None
+    else:
+        seed = wire.course_seed()
     payload = wire.build_payload(exercise, hidden, seed,
                                  collect_outputs(spec, functions, seed, hidden))
     if wire.grading_mode():

@@ -11,12 +11,71 @@ the reference pieces, keyed by the name of the mistake.
 Outputs may be arrays, scalars, tuples/lists (e.g. ``(loss, grad)``) or dicts (e.g.
 ``grads``); the message says which entry is wrong (``"dW: ..."``).
 
+One piece of advice that misleads is named wherever a loss is graded: "add a small epsilon
+inside the log" (``log(p + 1e-7)``, or ``p`` clipped to ``[eps, 1 - eps]``) makes a
+cross-entropy wrong by up to ~1e-4 for confident predictions, and far more where the
+true class has a tiny probability. :func:`epsilon_in_log` gives the losses those forms
+produce, for the exercises to offer as variants (:data:`EPSILON_IN_LOG`).
+
 The grading code imports this module; it imports numpy only.
 """
+import dataclasses
+
 import numpy as np
 
 #: Relative error under which ``got`` counts as matching a transformed answer or a variant.
 MATCH_TOLERANCE = 1e-5
+#: How closely a :class:`Near` variant must be matched when it lies close to the answer.
+NEAR_TOLERANCE = 1e-10
+
+
+@dataclasses.dataclass(frozen=True)
+class Near:
+    """A variant's value that must be matched to ``tolerance`` (relative) rather than
+    MATCH_TOLERANCE: for a mistake whose answer lies so close to the right one (an
+    epsilon inside a log: 1e-6 off) that only an exact reproduction names it."""
+    value: float
+    tolerance: float = NEAR_TOLERANCE
+
+
+#: The diagnosis of a loss computed with an epsilon inside the log.
+EPSILON_IN_LOG = "epsilon inside the log: use log-sum-exp / logaddexp instead"
+#: The epsilons people put there.
+EPSILONS = (1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-12, 1e-15)
+
+
+def epsilon_in_log(log_q, extra=0.0, judged=1e-6):
+    """{diagnosis: loss} for a mean cross-entropy -mean(log q) computed with an epsilon
+    inside the log, in the two usual forms: log(q + eps) and log(clip(q, eps, 1 - eps))
+    (a clipped or ``np.maximum``-ed probability), for each eps of :data:`EPSILONS`.
+
+    log_q: the log-probabilities the loss averages, one per term (the true class of each
+    example; for a binary loss the probability of each target), computed stably by the
+    exercise; extra: what the loss adds to the mean (a penalty). A loss that differs
+    from the right one by more than 10 * MATCH_TOLERANCE (relative) is matched like any
+    variant; one closer to it (the usual case: 1e-7 inside the log moves a loss of ~3 by
+    ~1e-5) is returned as :class:`Near`, matched only when reproduced to NEAR_TOLERANCE;
+    forms the judge would accept (relative error <= ``judged``, checker.judge.TOLERANCE)
+    are left out, so a loss that passed is never called wrong."""
+    log_q = np.asarray(log_q, dtype=np.float64).ravel()
+    if log_q.size == 0 or not np.all(np.isfinite(log_q)):
+        return {}
+    q = np.exp(log_q)
+    right = float(-np.mean(log_q)) + extra
+    out = {}
+    with np.errstate(all="ignore"):
+        for eps in EPSILONS:
+            forms = ((f"log(p + {eps:g})", np.log(q + eps)),
+                     (f"log(clip(p, {eps:g}, 1 - {eps:g}))", np.log(np.clip(q, eps, 1 - eps))))
+            for form, logs in forms:
+                loss = float(-np.mean(logs)) + extra
+                gap = abs(loss - right) / max(abs(loss), abs(right), 1e-300)
+                name = f"{EPSILON_IN_LOG} (the loss equals the one with {form})"
+                if gap > 10 * MATCH_TOLERANCE:
+                    out[name] = loss
+                elif abs(loss - right) > judged * (abs(loss) + abs(right)):
+                    out[name] = Near(loss)
+    return out
 
 
 def diagnose(got, expected, variants=None, *, batch_size=None, names=None):
@@ -106,14 +165,21 @@ def _diagnose_leaf(got, expected, variants, batch_size, path):
         bad = "NaN" if np.isnan(arr).any() else "inf"
         return (f"contains {bad}: an overflow in exp, a log of 0 or a division by 0? "
                 "(shift by the maximum / use a numerically stable form)")
+    for name, wrong in variants.items():     # close to the answer: before the test below
+        if isinstance(wrong, Near) and np.shape(wrong.value) == exp.shape \
+                and _close(arr, np.asarray(wrong.value, dtype=np.float64), wrong.tolerance):
+            return name
     if _close(arr, exp):
         return None
     for name, wrong in variants.items():
+        tolerance = MATCH_TOLERANCE
+        if isinstance(wrong, Near):
+            continue
         try:
             wrong_arr = np.asarray(wrong, dtype=np.float64)
         except (TypeError, ValueError):
             continue
-        if wrong_arr.shape == exp.shape and _close(arr, wrong_arr):
+        if wrong_arr.shape == exp.shape and _close(arr, wrong_arr, tolerance):
             return name
     scale = np.max(np.abs(exp)) if exp.size else 0.0
     if exp.size and scale > 0 and not np.any(arr):
@@ -193,12 +259,12 @@ def _zero_hint(path):
     return ": a missing gradient or an unfinished function"
 
 
-def _close(a, b):
-    """True when arrays a and b agree to :data:`MATCH_TOLERANCE`, relative to their size."""
+def _close(a, b, tolerance=MATCH_TOLERANCE):
+    """True when arrays a and b agree to ``tolerance``, relative to their size."""
     scale = max(float(np.max(np.abs(a))) if a.size else 0.0,
                 float(np.max(np.abs(b))) if b.size else 0.0, 1e-300)
     diff = float(np.max(np.abs(a - b))) if a.size else 0.0
-    return diff <= MATCH_TOLERANCE * scale
+    return diff <= tolerance * scale
 
 
 def _join(path, label):

@@ -15,7 +15,15 @@ differs):
 - ``name``, ``functions`` (the student functions it takes, in order), ``references``
   (dotted names of the pack's own implementations, which the grader flags in a solution);
 - ``cases(rng)``: a list of case dicts (``checker.cases.case``), random shapes and float64
-  inputs drawn from ``rng``, plus edge cases;
+  inputs drawn from ``rng``, plus edge cases: the visible check;
+- ``hidden_cases(rng)``: the cases only the hidden check adds after a fresh draw of
+  ``cases``: what the visible ones leave out (N = 1, K = 2, extreme magnitudes where the
+  text promises stability, exact zeros where it promises a convention at a kink, inputs
+  watched for in-place changes or aliasing where it promises they are left alone);
+- ``promises``: every thing the exercise's text says the check verifies, each a
+  :class:`Promise` that picks the cases verifying it (tests/test_promises.py shows that
+  each promise has a case, in every hidden draw, and that the case rejects a mistake
+  breaking it);
 - ``run(functions, case)``: calls the student's functions on the case (through
   ``checker.runner.call``) and returns their outputs as a dict; ``checker.runner.run_case``
   gives it a copy of the case and turns what goes wrong into a ``StudentError``;
@@ -25,11 +33,50 @@ differs):
   ``checker.diagnose``;
 - ``pre_check(case, out)``: a problem found before the comparison (an input changed in
   place, x not restored), or None.
+
+Two case fields ask the runner for more than the outputs (``checker.runner.run_case``):
+``unchanged`` (names of inputs the functions must leave alone: they get the case's own
+arrays, and what the call left in them is recorded as ``<name>_after`` and compared
+exactly with the input) and ``strict`` (floating-point overflow, invalid operations and
+division by zero raise inside the student's functions, for a text that promises a
+warning-free result).
 """
+import dataclasses
+
 import numpy as np
 
 from checker.cases import case_seed, fd
 from checker.runner import call, unpack
+
+
+@dataclasses.dataclass(frozen=True)
+class Promise:
+    """One thing an exercise's text says its check verifies.
+
+    key: a short name (tests refer to it); text: what the notebook promises, in its words;
+    covers: ``covers(case) -> bool``, True for a case that verifies it."""
+    key: str
+    text: str
+    covers: object
+
+    def cases(self, cases):
+        """The indices of the cases in ``cases`` that verify this promise."""
+        return [i for i, case in enumerate(cases) if self.covers(case)]
+
+
+def largest_at_least(key, at_least):
+    """covers(case) for a Promise: some |case[key]| >= at_least."""
+    return lambda c: bool(np.max(np.abs(c[key]), initial=0.0) >= at_least)
+
+
+def watches(key):
+    """covers(case) for a Promise: the case watches input ``key`` for in-place changes."""
+    return lambda c: key in (c.get("unchanged") or ())
+
+
+def batch_of(n):
+    """covers(case) for a Promise: a batch of exactly n examples."""
+    return lambda c: c.get("N") == n
 
 
 class Exercise:
@@ -37,10 +84,15 @@ class Exercise:
     name = ""
     functions = ()
     references = ()
+    promises = ()
 
     def cases(self, rng):
-        """The list of case dicts drawn from ``rng``."""
+        """The list of case dicts drawn from ``rng`` (the visible check)."""
         raise NotImplementedError
+
+    def hidden_cases(self, rng):
+        """The cases the hidden check adds to a fresh draw of :meth:`cases`."""
+        return []
 
     def run(self, functions, case):
         """The student's outputs on ``case`` (a dict)."""
@@ -63,8 +115,14 @@ class Exercise:
         return None
 
     def draw_cases(self, seed=None, hidden=False):
-        """The cases for ``$COURSE_CHECK_SEED`` = ``seed`` and the visible/hidden check."""
-        return self.cases(np.random.default_rng(case_seed(self.name, hidden, seed)))
+        """The cases for the check's seed ``seed`` (``$COURSE_CHECK_SEED`` for the visible
+        check, the grader's hidden seed for the hidden one) and visible/hidden: the
+        hidden check draws :meth:`cases` afresh and adds :meth:`hidden_cases`."""
+        rng = np.random.default_rng(case_seed(self.name, hidden, seed))
+        cases = self.cases(rng)
+        if hidden:
+            cases = list(cases) + list(self.hidden_cases(rng))
+        return cases
 
     def __repr__(self):
         return f"<exercise {self.name!r} ({', '.join(self.functions)})>"

@@ -69,8 +69,11 @@ def judge_payload(payload, exercise, hidden, seed, withheld=None):
                             f"(hidden={payload.get('hidden')!r}) where {exercise!r} "
                             f"(hidden={hidden}) was expected")
     if str(payload.get("seed")) != str(seed):
+        # a hidden check's seed is the grader's secret of this run: not shown, and a flag
+        # that does not change from one run to the next (serial and parallel CSVs agree)
+        shown = "another seed" if hidden else f"seed {payload.get('seed')!r}"
         return Verdict(False, f"{label}: the check ran with another seed than the grader's",
-                       flag=f"{label} ran with seed {payload.get('seed')!r}, not the grader's")
+                       flag=f"{label} ran with {shown}, not the grader's")
     if withheld is not None:
         return Verdict(False, f"{label}: {withheld}")
     try:
@@ -141,10 +144,12 @@ def _judge_case(exercise, case, out):
         return out.message, []
     by_value = not isinstance(exercise, PropertyExercise)
     expected = exercise.expected(case) if by_value else _form(exercise.shapes(case))
+    watched = tuple(case.get("unchanged") or ())
+    expected = {**expected, **{f"{key}_after": case[key] for key in watched}}
     if not isinstance(out, dict):
         return f"malformed output: expected a dict of {sorted(expected)}, got " \
                f"{type(out).__name__}", []
-    problem = exercise.pre_check(case, out)
+    problem = _changed_in_place(exercise, case, out, watched) or exercise.pre_check(case, out)
     if problem:
         return problem, []
     errors = []
@@ -170,6 +175,46 @@ def _judge_case(exercise, case, out):
                     f"the reference: relative error {err:.2e} > {TOLERANCE:.0e}\n"
                     f"{_excerpts(np.asarray(got, dtype=np.float64), fd)}"), errors
     return None, errors
+
+
+def _changed_in_place(exercise, case, out, watched):
+    """The message for the first watched input that the student's functions changed in
+    place (compared exactly), or None."""
+    for key in watched:
+        if f"{key}_after" not in out:
+            continue                       # a malformed output: the comparison says so
+        where = _first_difference(out[f"{key}_after"], case[key], key)
+        if where is not None:
+            names = " / ".join(exercise.functions)
+            return (f"{names} changed its input {where} in place (e.g. with -=, *= or "
+                    f"{key}[...] = ...); the exercise asks to leave the inputs as they were: "
+                    "compute on new arrays (x = x - m, not x -= m)")
+    return None
+
+
+def _first_difference(got, want, label):
+    """The label of the first entry where ``got`` differs exactly from ``want``, or None."""
+    if isinstance(want, dict):
+        if not isinstance(got, dict) or set(got) != set(want):
+            return label
+        for key in want:
+            found = _first_difference(got[key], want[key], f"{label}[{key!r}]")
+            if found is not None:
+                return found
+        return None
+    if isinstance(want, (list, tuple)):
+        if not isinstance(got, (list, tuple)) or len(got) != len(want):
+            return label
+        for i, (g, w) in enumerate(zip(got, want)):
+            found = _first_difference(g, w, f"{label}[{i}]")
+            if found is not None:
+                return found
+        return None
+    try:
+        same = np.shape(got) == np.shape(want) and np.array_equal(np.asarray(got), np.asarray(want))
+    except Exception:  # something that is not a number or array at all
+        same = False
+    return None if same else label
 
 
 def _form(shapes):

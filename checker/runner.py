@@ -8,10 +8,25 @@ wrong answer to report, never an error of the checker.
 Inside ``run``, :func:`call` and :func:`call_in_place` call one student function and
 :func:`unpack` checks the tuple it returns; they raise :class:`Malformed` with a message
 that names the function.
+
+A case with ``unchanged`` (input names) is run on the case copy's own arrays (``call``
+then passes its arguments as they are) and the outputs get ``<name>_after``: what the
+call left in each watched input. A case with ``strict`` runs the student's functions
+with floating-point overflow, invalid operations and division by zero raising.
 """
+import contextlib
+import contextvars
 import copy
 import dataclasses
 import traceback
+
+import numpy as np
+
+#: True while a case with watched inputs runs: ``call`` passes its arguments as they are.
+_SHARED = contextvars.ContextVar("coursepack_shared_inputs", default=False)
+STRICT_HINT = ("this case must run without floating-point warnings: rewrite the formula "
+               "so that nothing overflows (e.g. with np.logaddexp, or exp(-|x|) in two "
+               "branches)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,12 +45,22 @@ def run_case(exercise, functions, case):
     """Run the student's ``functions`` (in the order of ``exercise.functions``) on one
     case. Returns the exercise's output dict, or a :class:`StudentError`."""
     case = copy.deepcopy(case)
+    watched = tuple(case.get("unchanged") or ())
+    token = _SHARED.set(bool(watched))
+    strict = np.errstate(over="raise", invalid="raise", divide="raise") \
+        if case.get("strict") else contextlib.nullcontext()
     try:
-        return exercise.run(tuple(functions), case)
+        with strict:
+            out = exercise.run(tuple(functions), case)
     except Malformed as exc:
         return StudentError(str(exc))
     except Exception as exc:  # the student's bug, reported instead of raised
         return StudentError(describe_exception(exc))
+    finally:
+        _SHARED.reset(token)
+    if watched and isinstance(out, dict):
+        out = {**out, **{f"{key}_after": copy.deepcopy(case[key]) for key in watched}}
+    return out
 
 
 def describe_exception(exc):
@@ -50,14 +75,20 @@ def describe_exception(exc):
 
 
 def call(func, *args, **kwargs):
-    """Call ``func`` on deep copies of the arguments, naming it (``__name__``) in any error."""
-    args = copy.deepcopy(args)
-    kwargs = copy.deepcopy(kwargs)
+    """Call ``func`` on deep copies of the arguments (on the arguments themselves in a case
+    with watched inputs), naming it (``__name__``) in any error."""
+    if not _SHARED.get():
+        args = copy.deepcopy(args)
+        kwargs = copy.deepcopy(kwargs)
     try:
         return func(*args, **kwargs)
     except Exception as exc:
         raise Malformed(f"{getattr(func, '__name__', 'your function')} "
-                        f"{describe_exception(exc)}") from None
+                        f"{describe_exception(exc)}{_hint(exc)}") from None
+
+
+def _hint(exc):
+    return f" ({STRICT_HINT})" if isinstance(exc, FloatingPointError) else ""
 
 
 def call_in_place(name, func, *args):
@@ -66,7 +97,7 @@ def call_in_place(name, func, *args):
     try:
         return func(*args)
     except Exception as exc:
-        raise Malformed(f"{name} {describe_exception(exc)}") from None
+        raise Malformed(f"{name} {describe_exception(exc)}{_hint(exc)}") from None
 
 
 def unpack(result, names, func_name):

@@ -7,6 +7,15 @@ run) in the student's kernel. There ``check`` decides nothing: it emits one IPyt
 the grader judges it in its own process (``checker.judge.judge_payload``), where the
 student's code cannot patch anything.
 
+The hidden checks' seeds are not in that environment: the grader derives one per
+exercise from a key of its own (``grader.preprocessors.hidden_seed``) and hands it to
+the kernel only in the test cell that runs that hidden check, by running
+:func:`receive_hidden_seeds` just before the cell's own code. ``check(..., hidden=True)``
+takes its exercise's seed (:func:`take_hidden_seed`, once); without one (a student's own
+call, in their notebook or in an earlier cell of the graded one) the hidden check runs
+nothing. So no code of the student's, which runs before the hidden cells, can draw the
+hidden cases of a grading run, and no call of theirs reproduces them.
+
 Outputs travel as JSON (:func:`encode_outputs` / :func:`decode_outputs`): arrays as
 base64 little-endian bytes with dtype and shape. Decoding never trusts its input: anything
 malformed raises ``ValueError`` with a clear message, and declared array sizes are capped.
@@ -46,6 +55,28 @@ def grading_mode():
 def course_seed():
     """The grader's ``$COURSE_CHECK_SEED`` (a string), or None when it is not set."""
     return os.environ.get(SEED_VARIABLE) or None
+
+
+#: Hidden seeds handed over by the grader for the test cell running now: exercise -> seed.
+_HIDDEN_SEEDS = {}
+
+
+def receive_hidden_seeds(seeds):
+    """Keep the grader's hidden seeds ``{exercise: seed}`` for the next hidden checks of
+    those exercises (the grader runs this at the top of a test cell; never a student's
+    code: ``grader.flags`` flags any use of it). ValueError for anything but a dict of
+    short strings."""
+    if not isinstance(seeds, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and 0 < len(v) <= 200
+            for k, v in seeds.items()):
+        raise ValueError("hidden seeds must be a dict of exercise names to seed strings")
+    _HIDDEN_SEEDS.update(seeds)
+
+
+def take_hidden_seed(exercise):
+    """The hidden seed the grader handed over for ``exercise`` (removed: it serves one
+    check), or None when there is none."""
+    return _HIDDEN_SEEDS.pop(exercise, None)
 
 
 def build_payload(exercise, hidden, seed, outputs):

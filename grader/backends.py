@@ -93,7 +93,8 @@ def check_gradebook(root, backend):
 
 def task_env(run, runtime):
     """The environment of one nbgrader process of ``run`` (grader.pipeline.job_env)."""
-    return _pipeline().job_env(run.seed, run.kernel, run.cell_timeout, runtime)
+    return _pipeline().job_env(run.seed, run.kernel, run.cell_timeout, runtime,
+                               run.hidden_key)
 
 
 def _job(spec):

@@ -18,6 +18,9 @@
     task --run ID [--index N]    one job of a run (what a Slurm array task runs)
     gradebook url | postgres-start [--dir D] [--port P] | postgres-stop | migrate --to URL
                                  the gradebook ($COURSE_DB_URL; grader.gradebook)
+    similarity [--assignment A ...] [--threshold T]
+                                 cross-student similarity of each assignment's submissions
+                                 (copydetect): build/grading/similarity/<a>/ (grader.similarity)
 
 `--root DIR` (before or after the step) selects another course root (a folder with
 nbgrader_config.py); default: this repository.
@@ -25,7 +28,7 @@ nbgrader_config.py); default: this repository.
 import argparse
 import sys
 
-from grader import backends, lms, pipeline, settings
+from grader import backends, lms, pipeline, settings, similarity
 from grader.gradebook import GradebookError
 from grader.roster import RosterError
 
@@ -61,6 +64,11 @@ def build_parser():
     ex.add_argument("--format", default="csv", choices=lms.EXPORT_FORMATS,
                     help="csv (grades.csv), or the import file of canvas / moodle")
     ex.add_argument("--roster", default=None, help="roster CSV for names and e-mails (default roster.csv)")
+    sim = steps.add_parser("similarity", help="pairs of similar submissions per assignment")
+    sim.add_argument("--assignment", action="append", default=None,
+                     help="only this assignment (repeatable; default every assignment)")
+    sim.add_argument("--threshold", type=float, default=similarity.THRESHOLD,
+                     help=f"list pairs at or above this similarity (default {similarity.THRESHOLD})")
     lms.add_steps(steps)
     backends.add_steps(steps)          # grading backends, tasks, the gradebook
     for step in steps.choices.values():      # `--root DIR` also after the step
@@ -85,6 +93,10 @@ def main(argv=None):
                                cell_timeout=args.cell_timeout, **backends.autograde_options(args))
         elif args.step == "feedback":
             pipeline.feedback(root, students=args.student, assignments=args.assignment)
+        elif args.step == "similarity":
+            for data in pipeline.similarity(root, assignments=args.assignment,
+                                            threshold=args.threshold):
+                print(similarity.format_text(data))
     except (pipeline.GradingError, lms.LMSError, RosterError, GradebookError) as exc:
         print(f"python -m grader {args.step}: {exc}", file=sys.stderr)
         return 2

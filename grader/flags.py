@@ -31,6 +31,13 @@ the cell and the construct:
   example the pack's ``sigmoid`` inside ``logistic_predict`` in notebook 2) is part of
   the intended toolkit and is not flagged.
 
+- a copy of the pack's reference implementation of an exercise (``grader.copies``): a
+  function of the exercise (or one it calls) whose source is a reference's after
+  normalising names, comments, docstrings and formatting, or a near copy of a long one.
+  The flag ("matches the pack's reference implementation of E") does not change the
+  score; the tutor judges. A reference the instructor's solution itself matches is not
+  flagged.
+
 Flags marked "[severe]" are constructs that could forge or hide what the grader sees
 (execution hooks, the grader's internals, patching numpy/helpers/builtins/sys, dynamic
 code and imports, pickles, modules shipped with the submission that the scan cannot
@@ -50,6 +57,7 @@ from IPython.core.inputtransformer2 import TransformerManager
 from checker.internals import PACKAGES as GRADING_PACKAGES
 from checker.internals import is_internal
 from checker.lessons import EXERCISES
+from grader import copies
 
 ZERO_SUFFIX_RE = re.compile(r"\(exercise '([A-Za-z0-9_]+)' scores 0\)$")
 
@@ -560,6 +568,56 @@ def _reference_flags(nb, release_nb, exercises, source_nb, parsed, aliases, func
     return flags
 
 
+def _reached(names, functions):
+    """The student's functions ``names`` and every student function they call by name."""
+    seen, todo = [], list(names)
+    while todo:
+        name = todo.pop(0)
+        if name in seen or name not in functions:
+            continue
+        seen.append(name)
+        for fn in functions[name]:
+            todo.extend(n.id for n in ast.walk(fn)
+                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
+    return seen
+
+
+def _copy_flags(nb, release_nb, exercises, source_nb, parsed, aliases, functions):
+    """One flag per function of an exercise (or function it calls) that copies one of the
+    exercise's references (grader.copies); references the instructor's solution itself
+    matches are allowed."""
+    checked = _checked_functions(nb, exercises)
+    allowed = set()
+    if source_nb is not None:
+        s_parsed, _, _, s_aliases, s_functions = _program(source_nb, release_nb)
+        for exercise, names in _checked_functions(source_nb, exercises).items():
+            refs = EXERCISES[exercise].references if exercise in EXERCISES else ()
+            for name in _reached(names, s_functions):
+                for fn in s_functions[name]:
+                    found = copies.match(fn, s_aliases, refs)
+                    if found:
+                        allowed.add((exercise, found[0]))
+    label_of = {}
+    for label, tree in parsed:
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Assign)):
+                for name in ([node.name] if not isinstance(node, ast.Assign)
+                             else _bound_names(node)):
+                    label_of[name] = label
+    flags = []
+    for exercise, names in checked.items():
+        refs = EXERCISES[exercise].references if exercise in EXERCISES else ()
+        for name in _reached(names, functions):
+            for fn in functions[name]:
+                found = copies.match(fn, aliases, refs)
+                if found and (exercise, found[0]) not in allowed:
+                    flag = copies.describe(label_of.get(name, "a student cell"), name, exercise,
+                                           *found)
+                    if flag not in flags:
+                        flags.append(flag)
+    return flags
+
+
 def _uses_anywhere(parsed, functions, aliases, references):
     """[(cell label, forbidden dotted name)] for every use in the student's cells."""
     found = []
@@ -613,6 +671,8 @@ def scan(submission_nb, release_nb, exercises, source_nb=None):
         severe = severe or bool(scanner.severe)
     flags.extend(_reference_flags(submission_nb, release_nb, exercises, source_nb, parsed,
                                   aliases, functions))
+    flags.extend(_copy_flags(submission_nb, release_nb, exercises, source_nb, parsed, aliases,
+                             functions))
     if severe and exercises:
         flags.append(SEVERE_SUMMARY)
     seen, unique = set(), []

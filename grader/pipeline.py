@@ -6,6 +6,7 @@ discovery, the process isolation and limits, the gradebook bookkeeping and the c
 """
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -402,11 +403,28 @@ def autograde(root, jobs=None, unsafe=False, students=None, assignments=None,
                               submission_timeout=timeout, seconds=outcome.seconds)
     report["sandbox_limits"] = limits_line
     report.update(outcome.report_fields())   # backend, run, gradebook
+    try:        # a report for the tutor; never a reason to lose the grades
+        report["similarity"] = {data["assignment"]: data for data in
+                                similarity(root, assignments=sorted({j.assignment for j in outcome.done}))}
+    except Exception as exc:
+        report["similarity"] = {}
+        report["similarity_error"] = f"{type(exc).__name__}: {exc}"
+        log(f"similarity report not written: {report['similarity_error']}")
     report_mod.write(root, report)
     log(report_mod.format_text(report))
     log(limits_line)
     log(outcome.backend_line())
     return report
+
+
+def similarity(root, assignments=None, threshold=None):
+    """The cross-student similarity report (grader.similarity) of each assignment (all
+    with a release when None); returns the list of report dicts."""
+    from grader import similarity as similarity_mod
+
+    names = assignments or discover_assignments(root)
+    return [similarity_mod.report(root, name, threshold or similarity_mod.THRESHOLD)
+            for name in names if (Path(root) / "notebooks" / name).is_dir()]
 
 
 def _register_students(root, pairs):
@@ -423,11 +441,13 @@ def _register_students(root, pairs):
             gb.update_or_create_student(student)
 
 
-def job_env(seed, kernel, cell_timeout, runtime):
-    """The environment of one grading nbgrader process: the run's seed, kernel and cell
-    timeout, quick mode, and a Jupyter runtime folder of its own."""
+def job_env(seed, kernel, cell_timeout, runtime, hidden_key=None):
+    """The environment of one grading nbgrader process: the run's seed, hidden key (the
+    hidden checks' seeds derive from it; GradingExecute never passes it to a kernel),
+    kernel and cell timeout, quick mode, and a Jupyter runtime folder of its own."""
     return nbgrader_env({
         settings.CHECK_SEED: seed,
+        settings.HIDDEN_KEY: hidden_key or secrets.token_hex(16),
         settings.GRADING_KERNEL: kernel,
         settings.CELL_TIMEOUT: str(cell_timeout),
         "COURSE_MODE": "quick",

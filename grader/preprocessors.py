@@ -7,7 +7,9 @@ Wired in by nbgrader_config.py:
 - ``GradingExecute`` (replaces nbgrader's ``Execute``): runs the notebook in the grading
   kernel with the grading environment (``COURSE_GRADING=1``, the run's
   ``COURSE_CHECK_SEED``, ``COURSE_MODE=quick``, a scratch ``COURSE_RESULTS``); a kernel
-  that dies or hangs fails only the cells it could not run.
+  that dies or hangs fails only the cells it could not run. The hidden checks' seeds
+  (:func:`hidden_seed`, from the run's hidden key, which the kernel never sees) are
+  handed to the kernel in the test cell that runs them, and only there.
 - ``TrustedVerdicts`` (after execution, before ``SaveAutoGrades``): every autograded test
   cell's outputs are replaced by the verdict recomputed here from the check payloads with
   ``checker.judge.judge_payload`` (the one verdict path, which ``check`` uses in normal
@@ -22,6 +24,8 @@ record outside the student's scratch folder, ``build/grading/records/<student>/
 """
 import ast
 import copy
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -93,6 +97,27 @@ def write_record(path, record):
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(record, fh, indent=1, sort_keys=True)
     os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------
+# Hidden checks
+
+def hidden_seed(key, exercise):
+    """The seed of ``exercise``'s hidden check in a grading run whose hidden key is
+    ``key``: an HMAC-SHA256, so that neither the run's visible seed (which the kernel
+    has) nor another exercise's hidden seed tells anything about it."""
+    message = f"coursepack-hidden\0{exercise}".encode("utf-8")
+    return hmac.new(str(key).encode("utf-8"), message, hashlib.sha256).hexdigest()[:32]
+
+
+def hidden_seed_preamble(key, source):
+    """The line GradingExecute runs at the top of a test cell: it hands the kernel the
+    hidden seeds of the hidden checks written in ``source`` (None when there are none)."""
+    exercises = sorted({e for e, hidden in expected_checks(source) if hidden and e})
+    if not exercises:
+        return None
+    seeds = {exercise: hidden_seed(key, exercise) for exercise in exercises}
+    return f'__import__("checker.wire").wire.receive_hidden_seeds({seeds!r})'
 
 
 # ---------------------------------------------------------------------------------------
@@ -454,9 +479,12 @@ class GradingExecute(Execute):
     The kernel gets ``COURSE_GRADING=1``, ``COURSE_CHECK_SEED`` (this process's value,
     else a fresh random one; stored in ``resources["coursepack"]["seed"]``),
     ``COURSE_MODE=quick``, ``MPLBACKEND=Agg`` and ``COURSE_RESULTS`` pointing at a scratch
-    file in the kernel's folder. If a cell kills or hangs the kernel, that cell gets an
-    error and every later code cell an error saying it was not run, so the notebook is
-    still saved and graded on what ran.
+    file in the kernel's folder, never ``COURSE_HIDDEN_KEY``. A test cell with hidden
+    checks runs with :func:`hidden_seed_preamble` before its own code (its stored source
+    is not changed), the key being this process's ``$COURSE_HIDDEN_KEY`` or a fresh one
+    (``resources["coursepack"]["hidden_key"]``, for TrustedVerdicts). If a cell kills or
+    hangs the kernel, that cell gets an error and every later code cell an error saying it
+    was not run, so the notebook is still saved and graded on what ran.
 
     ``cells`` is the grading mode (grader/grading_cells.py): ``graded`` runs the graded
     cells and what they need, ``all`` every cell.
@@ -470,6 +498,8 @@ class GradingExecute(Execute):
         resources = resources if resources is not None else {}
         seed = settings.check_seed() or str(secrets.randbelow(2**31 - 1) + 1)
         resources.setdefault("coursepack", {})["seed"] = seed
+        self._hidden_key = settings.hidden_key() or secrets.token_hex(16)
+        resources["coursepack"]["hidden_key"] = self._hidden_key
         self._grading_seed = seed
         self._broken = None
         self._sandbox_dir = None
@@ -484,6 +514,7 @@ class GradingExecute(Execute):
     async def async_start_new_kernel(self, **kwargs):
         env = dict(kwargs.pop("env", None) or os.environ)
         cwd = kwargs.get("cwd") or self.resources.get("metadata", {}).get("path") or os.getcwd()
+        env.pop(settings.HIDDEN_KEY, None)     # the hidden seeds' key stays here
         env.update({
             GRADING_VARIABLE: "1",
             SEED_VARIABLE: self._grading_seed,
@@ -509,14 +540,23 @@ class GradingExecute(Execute):
             cell.outputs = [_error_output("NotRun", f"Not run: {self._broken}")]
             cell.execution_count = None
             return cell, resources
+        preamble = hidden_seed_preamble(self._hidden_key, cell.source) \
+            if is_autograded_test(cell) else None
+        source = cell.source
         try:
-            return super().preprocess_cell(cell, resources, index)
+            if preamble:
+                cell.source = preamble + "\n" + source
+            done, resources = super().preprocess_cell(cell, resources, index)
+            done.source = source
+            return done, resources
         except DeadKernelError:
             self._broken = f"the kernel died while running cell {index}"
             message = f"KernelDied: the kernel died while running this cell (cell {index})"
         except CellTimeoutError:
             self._broken = f"the kernel stopped responding in cell {index}"
             message = f"CellTimeoutError: no response from the kernel (cell {index}, limit {self.timeout} s)"
+        finally:
+            cell.source = source
         self.log.error(message)
         cell.outputs = list(cell.get("outputs", [])) + [_error_output(message.split(":")[0], message)]
         return cell, resources
@@ -531,12 +571,14 @@ class TrustedVerdicts(_CourseRootMixin, NbGraderPreprocessor):
     exercise and ``hidden`` flag and carry this run's seed). The cell then holds a stdout stream with the pass lines, or an error
     output with the helpful message; nbgrader scores it from that. Anything else (no
     payload, too few or too many, another exercise or seed, malformed data, a kernel that
-    died, an exercise zeroed by a static flag) fails the cell, with a flag.
+    died, an exercise zeroed by a static flag) fails the cell, with a flag. A hidden check
+    is judged with its exercise's :func:`hidden_seed` under GradingExecute's hidden key.
     """
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         self._seed = str(resources.get("coursepack", {}).get("seed") or settings.check_seed() or "")
+        self._hidden_key = resources.get("coursepack", {}).get("hidden_key") or settings.hidden_key()
         path = self._record_path(resources)
         record = read_record(path)
         self._zeroed = record.get("zeroed") or {}
@@ -615,7 +657,10 @@ class TrustedVerdicts(_CourseRootMixin, NbGraderPreprocessor):
         if exercise in self._zeroed:
             reason = str(self._zeroed[exercise])
             withheld = reason if reason.startswith("0 points") else "0 points: " + reason
-        verdict = judge_payload(payload, exercise, hidden, self._seed, withheld=withheld)
+        if hidden and not self._hidden_key:
+            return False, f"{gid}: the hidden check of {exercise} ran without the grader's hidden key"
+        seed = hidden_seed(self._hidden_key, exercise) if hidden else self._seed
+        verdict = judge_payload(payload, exercise, hidden, seed, withheld=withheld)
         if verdict.flag:
             self._flags.append(f"test cell {gid!r}: {verdict.flag}")
         judged = verdict.flag is None and withheld is None   # the outputs were judged

@@ -1,8 +1,10 @@
 """The short report printed at the end of `python -m grader autograde`.
 
 Per (student, assignment): score and maximum from the gradebook, the autograded part,
-written answers still to grade by hand, the flags and the reason for every lost
-autograded cell. Also written as JSON to build/grading/report.json.
+written answers still to grade by hand, the flags (copies of the pack's references among
+them) and the reason for every lost autograded cell; per assignment, the pairs of
+similar submissions (``grader.similarity``, key ``similarity``). Also written as JSON to
+build/grading/report.json.
 """
 import json
 from pathlib import Path
@@ -118,5 +120,8 @@ def format_text(report):
         for flag in r["flags"]:
             if flag not in r["zero_reasons"]:
                 lines.append(f"      FLAG: {flag}")
+    for data in (report.get("similarity") or {}).values():
+        from grader.similarity import format_text as similarity_text
+        lines.append("  " + similarity_text(data))
     lines.append(f"Report: build/grading/report.json")
     return "\n".join(lines)

@@ -3,8 +3,8 @@
 A run is one ``python -m grader autograde`` over a set of submissions, with one check
 seed and one set of limits. Its folder, ``build/grading/runs/<run id>/``, holds:
 
-- ``run.json``: the settings (seed, kernel, timeouts, grading mode, limits) and the jobs,
-  one per (student, assignment), each with a digest of the submitted files;
+- ``run.json``: the settings (seed, hidden key, kernel, timeouts, grading mode, limits)
+  and the jobs, one per (student, assignment), each with a digest of the submitted files;
 - ``tasks/<index>.json``: the outcome of job ``index`` (exit status, seconds, whether it
   timed out), written atomically by the task when it has finished, gradebook included;
 - ``slurm/``: the batch script and one log per array task (Slurm backend).
@@ -79,6 +79,7 @@ class Run:
     created: float = field(default_factory=time.time)
     finished: float | None = None
     slurm_jobs: list = field(default_factory=list)   # [{"id": "123", "indices": [...]}]
+    hidden_key: str = ""                 # the hidden checks' seeds derive from it
 
     # paths
     @property
@@ -159,11 +160,12 @@ def begin(root, work, kernel, cell_timeout, timeout, cells, limits, restart=Fals
                     fresh = by_pair[(job["student"], job["assignment"])]
                     job.update(notebooks=fresh["notebooks"], invalid=fresh["invalid"],
                                digest=fresh["digest"])
+                run.hidden_key = run.hidden_key or secrets.token_hex(16)
                 run.save()
                 return run, True
     run = Run(root=str(root), id=new_run_id(), seed=str(secrets.randbelow(2**31 - 1) + 1),
               kernel=kernel, cell_timeout=int(cell_timeout), timeout=float(timeout), cells=cells,
-              limits=limits, jobs=jobs)
+              limits=limits, jobs=jobs, hidden_key=secrets.token_hex(16))
     run.save()
     return run, False
 

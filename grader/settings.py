@@ -9,6 +9,7 @@
 | ``COURSE_FILE_LIMIT_MB``    | largest file a sandboxed kernel may write     | 512                  |
 | ``COURSE_GRADING_KERNEL``   | kernel that runs submissions                  | ``coursepack-sandbox`` |
 | ``COURSE_CHECK_SEED``       | seed of the checks (else a fresh random one)  | unset                |
+| ``COURSE_HIDDEN_KEY``       | key of the hidden checks' seeds (else fresh); never passed to a kernel | unset |
 | ``MNIST_DIR``               | MNIST folder mounted in the sandbox           | unset (data/mnist/)  |
 | ``COURSE_DB_URL``           | the gradebook (SQLAlchemy URL; grader.gradebook) | gradebook.db, SQLite |
 | ``SLURM_ARRAY_TASK_ID``     | set by Slurm: the array task a grading task is | unset                |
@@ -27,6 +28,7 @@ CPU_LIMIT_S = "COURSE_CPU_LIMIT_S"
 FILE_LIMIT_MB = "COURSE_FILE_LIMIT_MB"
 GRADING_KERNEL = "COURSE_GRADING_KERNEL"
 CHECK_SEED = "COURSE_CHECK_SEED"
+HIDDEN_KEY = "COURSE_HIDDEN_KEY"
 MNIST_DIR = "MNIST_DIR"
 DB_URL = "COURSE_DB_URL"
 ARRAY_TASK_ID = "SLURM_ARRAY_TASK_ID"
@@ -92,6 +94,12 @@ def grading_kernel():
 def check_seed():
     """``$COURSE_CHECK_SEED`` as set by ``python -m grader autograde``, or None."""
     return _text(CHECK_SEED) or None
+
+
+def hidden_key():
+    """``$COURSE_HIDDEN_KEY`` as set by ``python -m grader autograde`` (the key the hidden
+    checks' seeds are derived from; the grading kernel never sees it), or None."""
+    return _text(HIDDEN_KEY) or None
 
 
 def mnist_dir():

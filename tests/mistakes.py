@@ -29,10 +29,10 @@ from checker.lessons import EXERCISES
 MISTAKES = {}
 
 
-def mistake(exercise, diagnosis=None, replaces=None, hard_coded=False):
-    """``mistake(exercise, ...)(func)`` registers ``func`` as a wrong solution of
-    ``exercise`` (called at the end of this module, not used as a decorator, so that
-    ``inspect.getsource(func)`` is the plain function)."""
+def mistake(exercise, diagnosis=None, replaces=None, hard_coded=False, hidden_only=False):
+    """``mistake(exercise, ...)(func)`` registers ``func`` as a wrong solution of ``exercise``
+    (called at the end of this module, so that ``inspect.getsource(func)`` is the plain
+    function); ``hidden_only``: the visible check may pass it (see the registry below)."""
     functions = EXERCISES[exercise].functions
     if replaces is None:
         if len(functions) != 1:
@@ -46,7 +46,7 @@ def mistake(exercise, diagnosis=None, replaces=None, hard_coded=False):
         func.exercise = exercise
         func.replaces = replaces
         func.diagnosis = diagnosis
-        func.hard_coded = hard_coded
+        func.hard_coded, func.hidden_only = hard_coded, hidden_only
         MISTAKES.setdefault(exercise, []).append(func)
         return func
     return register
@@ -1484,6 +1484,353 @@ def train_epoch_loss_after_update(params, X, y, loss_grad, update, configs, batc
             params[key], configs[key] = update(params[key], grads[key], configs[key])
         losses.append(loss_grad(params, X[idx], y[idx])[0])
     return params, losses
+# ---- epsilon inside the log (issue 15 item 7): the tip "add a small epsilon (1e-7) inside
+# the log" gives a loss off by up to ~1e-4 for confident predictions, and by far more where
+# the true class has a tiny probability
+
+def logistic_loss_grad_log_epsilon(w, X, t):
+    """Mistake: log(p + 1e-7) and log(1 - p + 1e-7) instead of the stable form (logaddexp)."""
+    import numpy as np
+    z = X @ w
+    p = 0.5 * (1.0 + np.tanh(0.5 * z))
+    loss = -np.mean(t * np.log(p + 1e-7) + (1 - t) * np.log(1 - p + 1e-7))
+    return float(loss), X.T @ (p - t) / X.shape[0]
+
+
+def logistic_loss_grad_log_clipped(w, X, t):
+    """Mistake: p clipped to [1e-7, 1 - 1e-7] before the log, instead of the stable form."""
+    import numpy as np
+    z = X @ w
+    p = 0.5 * (1.0 + np.tanh(0.5 * z))
+    q = np.clip(p, 1e-7, 1 - 1e-7)
+    loss = -np.mean(t * np.log(q) + (1 - t) * np.log(1 - q))
+    return float(loss), X.T @ (p - t) / X.shape[0]
+
+
+def softmax_loss_grad_log_epsilon(W, X, y):
+    """Mistake: -log(P[y] + 1e-7) instead of log-sum-exp."""
+    import numpy as np
+    N = X.shape[0]
+    Z = X @ W
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P = E / E.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(P[np.arange(N), y] + 1e-7))
+    G = P.copy()
+    G[np.arange(N), y] -= 1
+    return float(loss), X.T @ G / N
+
+
+def softmax_cross_entropy_log_epsilon(logits, y):
+    """Mistake: -log(P[y] + 1e-7) instead of log-sum-exp."""
+    import numpy as np
+    N = logits.shape[0]
+    E = np.exp(logits - logits.max(axis=1, keepdims=True))
+    P = E / E.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(P[np.arange(N), y] + 1e-7))
+    d = P.copy()
+    d[np.arange(N), y] -= 1
+    return float(loss), d / N
+
+
+def regularized_logistic_log_epsilon(w, X, t, lam, penalty):
+    """Mistake: log(p + 1e-8) and log(1 - p + 1e-8) in the data term."""
+    import numpy as np
+    N = X.shape[0]
+    z = X @ w
+    p = 0.5 * (1.0 + np.tanh(0.5 * z))
+    loss = -np.mean(t * np.log(p + 1e-8) + (1 - t) * np.log(1 - p + 1e-8))
+    dw = X.T @ (p - t) / N
+    v = w[1:]
+    if penalty == "l2":
+        loss += 0.5 * lam * np.sum(v * v)
+        dw[1:] += lam * v
+    else:
+        loss += lam * np.sum(np.abs(v))
+        dw[1:] += lam * np.sign(v)
+    return float(loss), dw
+
+
+def softmax_regression_log_epsilon(params, X, y, lam=0.0):
+    """Mistake: -log(P[y] + 1e-7) in the data term."""
+    import numpy as np
+    N = X.shape[0]
+    W, b = params["W"], params["b"]
+    Z = X @ W + b
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P = E / E.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(P[np.arange(N), y] + 1e-7)) + 0.5 * lam * np.sum(W * W)
+    G = P.copy()
+    G[np.arange(N), y] -= 1
+    G /= N
+    return float(loss), {"W": X.T @ G + lam * W, "b": G.sum(axis=0)}
+
+
+def two_layer_log_epsilon(params, X, y):
+    """Mistake: -log(P[y] + 1e-7) instead of log-sum-exp."""
+    import numpy as np
+    N = X.shape[0]
+    a = X @ params["W1"] + params["b1"]
+    h = 0.5 * (1.0 + np.tanh(0.5 * a))
+    Z = h @ params["W2"] + params["b2"]
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P = E / E.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(P[np.arange(N), y] + 1e-7))
+    dZ = P.copy()
+    dZ[np.arange(N), y] -= 1
+    dZ /= N
+    da = (dZ @ params["W2"].T) * h * (1 - h)
+    grads = {"W1": X.T @ da, "b1": da.sum(axis=0), "W2": h.T @ dZ, "b2": dZ.sum(axis=0)}
+    return float(loss), grads
+
+
+# ---- promises of the exercise texts (issue 15 item 6): each breaks one promise
+
+def sigmoid_atleast_1d(z):
+    """Mistake: np.atleast_1d(z) so that masks work: a single number comes back as shape (1,)."""
+    import numpy as np
+    z = np.atleast_1d(np.asarray(z, dtype=np.float64))
+    out = np.empty_like(z)
+    pos = z >= 0
+    out[pos] = 1 / (1 + np.exp(-z[pos]))
+    e = np.exp(z[~pos])
+    out[~pos] = e / (1 + e)
+    return out
+
+
+def sigmoid_grad_exp_form(z):
+    """Mistake: exp(-z) / (1 + exp(-z))**2 overflows to inf/inf = NaN at z = -1000."""
+    import numpy as np
+    e = np.exp(-np.asarray(z, dtype=np.float64))
+    return e / (1 + e) ** 2
+
+
+def numerical_gradient_flat_loop(f, x, h=1e-5):
+    """Mistake: for i in range(x.size) with x[i]: right for a vector only (x[i] is a row of a
+    matrix)."""
+    import numpy as np
+    grad = np.zeros_like(x, dtype=np.float64)
+    for i in range(x.size):
+        old = x[i].copy()
+        x[i] = old + h
+        plus = f(x)
+        x[i] = old - h
+        minus = f(x)
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+def logistic_loss_grad_squeeze(w, X, t):
+    """Mistake: np.squeeze on the scores: a single example (N = 1) becomes a scalar and the
+    mean over the batch breaks."""
+    import numpy as np
+    z = np.squeeze(X @ w)
+    loss = np.mean(np.logaddexp(0.0, z) - t * z)
+    s = 0.5 * (1.0 + np.tanh(0.5 * z))
+    return float(loss), X.T @ (s - t) / len(z)
+
+
+def logistic_loss_grad_naive_log(w, X, t):
+    """Mistake: the naive -[t log p + (1 - t) log(1 - p)]: log(0) once p rounds to 0 or 1."""
+    import numpy as np
+    z = X @ w
+    p = 0.5 * (1.0 + np.tanh(0.5 * z))
+    loss = -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p))
+    return float(loss), X.T @ (p - t) / X.shape[0]
+
+
+def logistic_loss_grad_residual_in_place(w, X, t):
+    """Mistake: the residual p - t computed in the caller's t (np.asarray does not copy a
+    float array): the outputs are right but t is changed."""
+    import numpy as np
+    z = X @ w
+    r = np.asarray(t, dtype=np.float64)
+    p = 0.5 * (1.0 + np.tanh(0.5 * z))
+    loss = np.mean(np.logaddexp(0.0, z) - r * z)
+    r -= p
+    return float(loss), -(X.T @ r) / X.shape[0]
+
+
+def softmax_axis1(Z):
+    """Mistake: axis=1 written out: breaks on a single score vector of shape (K,)."""
+    import numpy as np
+    E = np.exp(Z - np.max(Z, axis=1, keepdims=True))
+    return E / np.sum(E, axis=1, keepdims=True)
+
+
+def softmax_jacobian_unshifted(z):
+    """Mistake: exp(z) / sum(exp(z)) without the shift: inf/inf = NaN at scores of 1000."""
+    import numpy as np
+    e = np.exp(z)
+    p = e / e.sum()
+    return np.diag(p) - np.outer(p, p)
+
+
+def softmax_loss_grad_unshifted(W, X, y):
+    """Mistake: the softmax without the row maximum: inf/inf = NaN once scores reach 1000."""
+    import numpy as np
+    N = X.shape[0]
+    E = np.exp(X @ W)
+    P = E / E.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(P[np.arange(N), y]))
+    G = P.copy()
+    G[np.arange(N), y] -= 1
+    return float(loss), X.T @ G / N
+
+
+def softmax_loss_grad_shift_w_in_place(W, X, y):
+    """Mistake: the stability shift applied to W itself (W -= its row maxima): every score
+    of a row moves by the same amount, so the outputs are right, but W is changed."""
+    import numpy as np
+    N = X.shape[0]
+    W -= W.max(axis=1, keepdims=True)
+    Z = X @ W
+    Z = Z - Z.max(axis=1, keepdims=True)
+    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    loss = -np.mean(logP[np.arange(N), y])
+    G = np.exp(logP)
+    G[np.arange(N), y] -= 1
+    return float(loss), X.T @ G / N
+
+
+def l2_penalty_vector_only(w, lam):
+    """Mistake: w @ w for the sum of squares: right for a vector only."""
+    return 0.5 * lam * float(w @ w), lam * w
+
+
+def two_layer_log_of_softmax(params, X, y):
+    """Mistake: log(softmax) instead of log-sum-exp: log(0) once a class is far below."""
+    import numpy as np
+    N = X.shape[0]
+    a = X @ params["W1"] + params["b1"]
+    h = 0.5 * (1.0 + np.tanh(0.5 * a))
+    Z = h @ params["W2"] + params["b2"]
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P = E / E.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(P[np.arange(N), y]))
+    dZ = P.copy()
+    dZ[np.arange(N), y] -= 1
+    dZ /= N
+    da = (dZ @ params["W2"].T) * h * (1 - h)
+    grads = {"W1": X.T @ da, "b1": da.sum(axis=0), "W2": h.T @ dZ, "b2": dZ.sum(axis=0)}
+    return float(loss), grads
+
+
+def lr_annealing_one_based(eta0, t, T):
+    """Mistake: t counted from 1 (t - 1 updates made): wrong from the first update, t = 0."""
+    return eta0 / (1.0 + (t - 1) / T)
+
+
+def lr_step_decay_one_based(eta0, t, k):
+    """Mistake: t counted from 1 ((t - 1) // k): wrong at t = 0 and at every multiple of k."""
+    return eta0 * 0.1 ** ((t - 1) // k)
+
+
+def regularized_logistic_naive_log(w, X, t, lam, penalty):
+    """Mistake: the naive log(p), log(1 - p) data term: log(0) for large |x^T w|."""
+    import numpy as np
+    N = X.shape[0]
+    z = X @ w
+    p = 0.5 * (1.0 + np.tanh(0.5 * z))
+    loss = -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p))
+    dw = X.T @ (p - t) / N
+    v = w[1:]
+    if penalty == "l2":
+        loss += 0.5 * lam * np.sum(v * v)
+        dw[1:] += lam * v
+    else:
+        loss += lam * np.sum(np.abs(v))
+        dw[1:] += lam * np.sign(v)
+    return float(loss), dw
+
+
+def softmax_cross_entropy_unshifted(logits, y):
+    """Mistake: exp(logits) without the row maximum: inf/inf = NaN at logits of 1000."""
+    import numpy as np
+    N = logits.shape[0]
+    E = np.exp(logits)
+    P = E / E.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(P[np.arange(N), y]))
+    d = P.copy()
+    d[np.arange(N), y] -= 1
+    return float(loss), d / N
+
+
+def softmax_regression_no_default(params, X, y, lam):
+    """Mistake: lam without its default 0.0: a call without lam fails."""
+    import numpy as np
+    N = X.shape[0]
+    W, b = params["W"], params["b"]
+    Z = X @ W + b
+    Z = Z - Z.max(axis=1, keepdims=True)
+    logP = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    loss = -np.mean(logP[np.arange(N), y]) + 0.5 * lam * np.sum(W * W)
+    G = np.exp(logP)
+    G[np.arange(N), y] -= 1
+    G /= N
+    return float(loss), {"W": X.T @ G + lam * W, "b": G.sum(axis=0)}
+
+
+def softmax_regression_log_of_softmax(params, X, y, lam=0.0):
+    """Mistake: log(softmax) instead of log-sum-exp: log(0) once a class is far below."""
+    import numpy as np
+    N = X.shape[0]
+    W, b = params["W"], params["b"]
+    Z = X @ W + b
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P = E / E.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(P[np.arange(N), y])) + 0.5 * lam * np.sum(W * W)
+    G = P.copy()
+    G[np.arange(N), y] -= 1
+    G /= N
+    return float(loss), {"W": X.T @ G + lam * W, "b": G.sum(axis=0)}
+
+
+def sigmoid_forward_naive(x):
+    """Mistake: 1 / (1 + exp(-x)): the value is right but exp overflows (a warning) at
+    x = -1000; the text asks for a warning-free sigmoid."""
+    import numpy as np
+    out = 1 / (1 + np.exp(-x))
+    return out, out
+
+
+def relu_backward_right_branch(dout, cache):
+    """Mistake: the mask x >= 0: the derivative at x = 0 taken as 1 (the text's convention
+    is the left branch's, 0)."""
+    import numpy as np
+    return np.where(cache >= 0, dout, 0.0)
+
+
+def leaky_relu_backward_right_branch(dout, cache):
+    """Mistake: x >= 0: the derivative at x = 0 taken as 1 (the convention is 0.01)."""
+    import numpy as np
+    return np.where(cache >= 0, dout, 0.01 * dout)
+
+
+def identity_forward_alias(x):
+    """Mistake: returns its input itself: a later in-place change of x changes the output."""
+    return x, None
+
+
+def mse_softmax_unshifted(logits, y):
+    """Mistake: exp(logits) without the row maximum: inf/inf = NaN at logits of 1000."""
+    import numpy as np
+    N, K = logits.shape
+    E = np.exp(logits)
+    P = E / E.sum(axis=1, keepdims=True)
+    Y = np.zeros((N, K))
+    Y[np.arange(N), y] = 1
+    R = P - Y
+    dP = R / N
+    dZ = P * dP - P * np.sum(P * dP, axis=1, keepdims=True)
+    return float(np.sum(R**2) / (2 * N)), dZ
+
+
+def sgd_in_place(w, dw, config):
+    """Mistake: w -= lr dw: the trajectory is right but the caller's w is changed."""
+    config.setdefault("learning_rate", 1e-2)
+    w -= config["learning_rate"] * dw
+    return w, config
 
 
 # ======================================================================= registry
@@ -1592,3 +1939,53 @@ mistake("train_epoch", diagnosis="not shuffled")(train_epoch_not_shuffled)
 mistake("train_epoch", diagnosis="shorter minibatch dropped")(train_epoch_drops_last)
 mistake("train_epoch", diagnosis="not kept between steps")(train_epoch_forgets_state)
 mistake("train_epoch")(train_epoch_loss_after_update)
+# issue 15: epsilon inside the log (item 7), and mistakes that break one promise of an
+# exercise's text (item 6). hidden_only=True: the visible check may pass the mistake (for
+# some seeds or all); the hidden cases (an edge case the text promises) reject it, and its
+# diagnosis is what the hidden check's message must contain (tests/test_checks.py).
+EPS = "epsilon inside the log: use log-sum-exp / logaddexp instead"
+mistake("logistic_loss_grad", diagnosis=EPS)(logistic_loss_grad_log_epsilon)
+mistake("logistic_loss_grad", diagnosis=EPS, hidden_only=True)(
+    logistic_loss_grad_log_clipped)
+mistake("softmax_loss_grad", diagnosis=EPS, hidden_only=True)(
+    softmax_loss_grad_log_epsilon)
+mistake("softmax_cross_entropy", diagnosis=EPS)(
+    softmax_cross_entropy_log_epsilon)
+mistake("regularized_logistic_loss_grad", diagnosis=EPS, hidden_only=True)(
+    regularized_logistic_log_epsilon)
+mistake("softmax_regression_loss_grad", diagnosis=EPS, hidden_only=True)(
+    softmax_regression_log_epsilon)
+mistake("two_layer_loss_grad", diagnosis=EPS, hidden_only=True)(
+    two_layer_log_epsilon)
+mistake("sigmoid", diagnosis="expected a single number")(sigmoid_atleast_1d)
+mistake("sigmoid_grad", diagnosis="NaN")(sigmoid_grad_exp_form)
+mistake("numerical_gradient")(numerical_gradient_flat_loop)
+mistake("logistic_loss_grad")(logistic_loss_grad_squeeze)
+mistake("logistic_loss_grad", hidden_only=True)(logistic_loss_grad_naive_log)
+mistake("logistic_loss_grad", diagnosis="changed its input t in place", hidden_only=True)(
+    logistic_loss_grad_residual_in_place)
+mistake("softmax", diagnosis="AxisError")(softmax_axis1)
+mistake("softmax_jacobian", diagnosis="NaN")(softmax_jacobian_unshifted)
+mistake("softmax_loss_grad", diagnosis="NaN")(softmax_loss_grad_unshifted)
+mistake("softmax_loss_grad", diagnosis="changed its input W in place", hidden_only=True)(
+    softmax_loss_grad_shift_w_in_place)
+mistake("l2_penalty")(l2_penalty_vector_only)
+mistake("two_layer_loss_grad", diagnosis="NaN/inf", hidden_only=True)(two_layer_log_of_softmax)
+mistake("lr_annealing")(lr_annealing_one_based)
+mistake("lr_step_decay")(lr_step_decay_one_based)
+mistake("regularized_logistic_loss_grad", diagnosis="NaN/inf", hidden_only=True)(
+    regularized_logistic_naive_log)
+mistake("softmax_cross_entropy", diagnosis="NaN")(softmax_cross_entropy_unshifted)
+mistake("softmax_regression_loss_grad", diagnosis="TypeError")(softmax_regression_no_default)
+mistake("softmax_regression_loss_grad", diagnosis="NaN/inf", hidden_only=True)(
+    softmax_regression_log_of_softmax)
+mistake("sigmoid_layer", diagnosis="FloatingPointError", replaces="sigmoid_forward",
+        hidden_only=True)(sigmoid_forward_naive)
+mistake("relu", diagnosis="left branch's: 0", replaces="relu_backward", hidden_only=True)(
+    relu_backward_right_branch)
+mistake("leaky_relu", diagnosis="left branch's: 0.01", replaces="leaky_relu_backward",
+        hidden_only=True)(leaky_relu_backward_right_branch)
+mistake("identity", diagnosis="an alias", replaces="identity_forward", hidden_only=True)(
+    identity_forward_alias)
+mistake("mse_softmax", diagnosis="NaN")(mse_softmax_unshifted)
+mistake("sgd", diagnosis="changed the w it was given in place", hidden_only=True)(sgd_in_place)

@@ -1,6 +1,8 @@
 """checker: check() in normal and grading mode, the payload encoding (checker.wire), the
 one verdict path (checker.judge.judge_payload) and the verdicts on the correct and wrong
-solutions of tests/mistakes.py."""
+solutions of tests/mistakes.py. Hidden checks run only with a seed the grader hands to
+the test cell (checker.wire.receive_hidden_seeds); :func:`graded_hidden` does what the
+grader does."""
 import base64
 import json
 import re
@@ -25,6 +27,25 @@ ALL_MISTAKES = [m for ms in mistakes.MISTAKES.values() for m in ms]
 def normal_mode(monkeypatch):
     monkeypatch.delenv("COURSE_GRADING", raising=False)
     monkeypatch.delenv("COURSE_CHECK_SEED", raising=False)
+    wire._HIDDEN_SEEDS.clear()
+    yield
+    wire._HIDDEN_SEEDS.clear()
+
+
+def graded_hidden(monkeypatch, exercise, functions, seed="hidden-7f3a"):
+    """The verdict of ``check(exercise, *functions, hidden=True)`` as the grader reaches
+    it: the hidden seed handed over, the check run in grading mode, its payload judged."""
+    shown = []
+    import IPython.display
+    with monkeypatch.context() as m:
+        m.setenv("COURSE_GRADING", "1")
+        m.setattr(IPython.display, "display", lambda obj, raw=False: shown.append(obj))
+        wire.receive_hidden_seeds({exercise: seed})
+        assert check(exercise, *functions, hidden=True) is None
+    assert len(shown) == 1, "a hidden check with its seed leaves exactly one payload"
+    payload = json.loads(json.dumps(shown[0][PAYLOAD_MIME], allow_nan=False))
+    assert payload["seed"] == seed and payload["hidden"] is True
+    return judge_payload(payload, exercise, True, seed)
 
 
 def test_every_exercise_has_a_correct_solution_and_mistakes():
@@ -43,14 +64,65 @@ def test_every_exercise_has_a_correct_solution_and_mistakes():
 @pytest.mark.parametrize("name", sorted(mistakes.CORRECT))
 def test_correct_solutions_pass_visible_hidden_and_random_seeds(name, monkeypatch, capsys):
     functions = mistakes.CORRECT[name]
+    pattern = rf"{name}: \d+ random cases passed \((max relative error \S+, bound 1e-06|" \
+              r"exact match|all properties hold)\)"
     for seed in (None, "31337", "8"):
         if seed:
             monkeypatch.setenv("COURSE_CHECK_SEED", seed)
-        for hidden in (False, True):
-            check(name, *functions, hidden=hidden)
-            line = capsys.readouterr().out.strip()
-            assert re.fullmatch(rf"{name}: \d+ random cases passed \((max relative error "
-                                r"\S+, bound 1e-06|exact match|all properties hold)\)", line), line
+        check(name, *functions)
+        line = capsys.readouterr().out.strip()
+        assert re.fullmatch(pattern, line), line
+        verdict = graded_hidden(monkeypatch, name, functions, seed=f"hidden-{seed}")
+        assert verdict.passed and re.fullmatch(pattern, verdict.message), verdict.message
+
+
+def test_a_hidden_check_runs_nothing_without_the_graders_seed(monkeypatch, capsys):
+    """In the student's own notebook (normal mode) and in any cell of the graded one that
+    the grader did not hand a seed to, hidden=True checks nothing and says so: no verdict
+    (a wrong function is not reported), no payload, nothing reproduces the hidden cases."""
+    wrong = mistakes.MISTAKES["relu"][0]
+    functions = mistakes.as_student_functions(wrong)
+    assert check("relu", *functions, hidden=True) is None        # normal mode: no verdict
+    assert "hidden check not run here" in capsys.readouterr().out
+    wire.receive_hidden_seeds({"relu": "a-seed"})                 # even with a seed lying
+    assert check("relu", *functions, hidden=True) is None        # around, outside grading
+    assert "hidden check not run here" in capsys.readouterr().out
+    wire._HIDDEN_SEEDS.clear()
+    shown = []
+    import IPython.display
+    monkeypatch.setenv("COURSE_GRADING", "1")
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: shown.append(obj))
+    check("relu", *functions, hidden=True)                       # grading, no seed handed
+    assert shown == []
+    wire.receive_hidden_seeds({"relu": "s1"})
+    check("relu", *functions, hidden=True)                       # the seed serves one check
+    check("relu", *functions, hidden=True)
+    assert len(shown) == 1 and shown[0][PAYLOAD_MIME]["seed"] == "s1"
+
+
+def test_the_hidden_seed_is_not_in_the_environment_and_is_checked(monkeypatch):
+    """A hidden payload judged with another seed than the grader's fails with a flag, and
+    the visible seed of the environment tells nothing of the hidden cases."""
+    monkeypatch.setenv("COURSE_CHECK_SEED", "4242")
+    functions = mistakes.CORRECT["sigmoid"]
+    shown = []
+    import IPython.display
+    monkeypatch.setenv("COURSE_GRADING", "1")
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: shown.append(obj))
+    wire.receive_hidden_seeds({"sigmoid": "grader-only"})
+    check("sigmoid", *functions, hidden=True)
+    payload = shown[0][PAYLOAD_MIME]
+    assert judge_payload(payload, "sigmoid", True, "grader-only").passed
+    forged = judge_payload(payload, "sigmoid", True, "4242")
+    assert not forged.passed and "not the grader's" in forged.flag
+    assert "grader-only" not in forged.flag     # the same flag whatever the run's seeds
+
+
+@pytest.mark.parametrize("bad", [None, ["sigmoid"], {"sigmoid": 3}, {"sigmoid": ""},
+                                 {1: "seed"}])
+def test_receive_hidden_seeds_takes_only_a_dict_of_strings(bad):
+    with pytest.raises(ValueError):
+        wire.receive_hidden_seeds(bad)
 
 
 def test_the_pasted_source_of_a_correct_solution_works_alone(capsys):
@@ -62,7 +134,7 @@ def test_the_pasted_source_of_a_correct_solution_works_alone(capsys):
 
 # ------------------------------------------------------------------ wrong code
 
-@pytest.mark.parametrize("func", [m for m in ALL_MISTAKES if not m.hard_coded],
+@pytest.mark.parametrize("func", [m for m in ALL_MISTAKES if not (m.hard_coded or m.hidden_only)],
                          ids=lambda m: m.__name__)
 def test_every_mistake_fails_with_its_diagnosis(func):
     with pytest.raises(CheckFailed) as info:
@@ -75,20 +147,27 @@ def test_every_mistake_fails_with_its_diagnosis(func):
 
 @pytest.mark.parametrize("func", [m for m in ALL_MISTAKES if not m.hard_coded],
                          ids=lambda m: m.__name__)
-def test_every_mistake_fails_the_hidden_check_too(func):
-    with pytest.raises(CheckFailed):
-        check(func.exercise, *mistakes.as_student_functions(func), hidden=True)
+def test_every_mistake_fails_the_hidden_check_too(func, monkeypatch):
+    for seed in ("hidden-1", "hidden-2"):
+        verdict = graded_hidden(monkeypatch, func.exercise,
+                                mistakes.as_student_functions(func), seed=seed)
+        assert not verdict.passed and verdict.message.startswith(f"{func.exercise}: case ")
+        if func.hidden_only and func.diagnosis:
+            assert func.diagnosis in verdict.message, verdict.message
 
 
 @pytest.mark.parametrize("func", [m for m in ALL_MISTAKES if not m.hard_coded],
                          ids=lambda m: m.__name__)
-def test_pasted_mistake_source_behaves_like_the_function(func):
+def test_pasted_mistake_source_behaves_like_the_function(func, monkeypatch):
     namespace = {}
     exec(mistakes.student_source(func), namespace)
     pasted = namespace[func.replaces]
     functions = tuple(pasted if f is func else f for f in mistakes.as_student_functions(func))
-    with pytest.raises(CheckFailed):
-        check(func.exercise, *functions)
+    if func.hidden_only:
+        assert not graded_hidden(monkeypatch, func.exercise, functions).passed
+    else:
+        with pytest.raises(CheckFailed):
+            check(func.exercise, *functions)
 
 
 def test_a_hard_coded_answer_passes_only_the_seed_it_was_captured_from(monkeypatch, capsys):
@@ -97,8 +176,8 @@ def test_a_hard_coded_answer_passes_only_the_seed_it_was_captured_from(monkeypat
     for func in hard:
         check(func.exercise, *mistakes.as_student_functions(func))      # default visible seed
         assert "passed" in capsys.readouterr().out
-        with pytest.raises(CheckFailed):
-            check(func.exercise, *mistakes.as_student_functions(func), hidden=True)
+        assert not graded_hidden(monkeypatch, func.exercise,
+                                 mistakes.as_student_functions(func)).passed
         monkeypatch.setenv("COURSE_CHECK_SEED", "271828")
         with pytest.raises(CheckFailed) as info:
             check(func.exercise, *mistakes.as_student_functions(func))
@@ -146,10 +225,13 @@ def test_hidden_must_be_a_bool():
 # ------------------------------------------------------------------ grading mode
 
 def _grading_payload(monkeypatch, exercise, functions, hidden=False, seed="4242"):
-    """Run check() in grading mode and return the payload it displayed (JSON round trip)."""
+    """Run check() in grading mode and return the payload it displayed (JSON round trip);
+    a hidden check gets ``seed`` handed over as the grader does."""
     shown = []
     monkeypatch.setenv("COURSE_GRADING", "1")
     monkeypatch.setenv("COURSE_CHECK_SEED", seed)
+    if hidden:
+        wire.receive_hidden_seeds({exercise: seed})
     import IPython.display
     monkeypatch.setattr(IPython.display, "display",
                         lambda obj, raw=False: shown.append((obj, raw)))
@@ -181,8 +263,9 @@ def test_grading_mode_payload_gives_the_normal_mode_verdict_for_mistakes(func, m
     payload = _grading_payload(monkeypatch, func.exercise, functions)
     graded = judge_payload(payload, func.exercise, False, "4242")   # as the grader does
     passed, message = _normal_verdict(monkeypatch, func.exercise, functions)
-    assert not graded.passed and not passed
-    assert graded.message == message
+    assert graded.passed == passed
+    assert func.hidden_only or not passed
+    assert graded.message == (message or graded.message)
 
 
 @pytest.mark.parametrize("name", sorted(mistakes.CORRECT))

@@ -132,3 +132,62 @@ def test_integer_labels(rng):
 ])
 def test_malformed_answers_are_described_not_raised(got, expected, words):
     assert words in diagnose(got, expected, names=("loss", "dw"))
+
+
+# ---------------------------------------------------------------- epsilon inside the log
+
+def test_an_epsilon_inside_the_log_is_named_not_called_a_factor():
+    """The source tutor's tip, -log(p + 1e-7), on confident predictions: the generic
+    diagnosis saw only "off by a factor 0.9996"; the variant names the mistake."""
+    from checker.diagnose import EPSILON_IN_LOG, epsilon_in_log
+    logits = np.array([[9.0, 0.0, 0.0], [0.0, 8.5, 0.0], [0.0, 0.0, 9.5], [7.0, 0.0, 0.0]])
+    y = np.array([0, 1, 2, 0])
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_q = (shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))[np.arange(4), y]
+    right = float(-np.mean(log_q))
+    got = float(-np.mean(np.log(np.exp(log_q) + 1e-7)))
+    assert "off by a factor 0.99" in diagnose(got, right)
+    found = diagnose(got, right, epsilon_in_log(log_q))
+    assert found.startswith(EPSILON_IN_LOG) and "log(p + 1e-07)" in found
+    assert EPSILON_IN_LOG == "epsilon inside the log: use log-sum-exp / logaddexp instead"
+
+
+def test_an_epsilon_close_to_the_answer_needs_an_exact_match():
+    from checker.diagnose import Near, epsilon_in_log
+    rng = np.random.default_rng(3)
+    log_q = np.log(rng.uniform(0.05, 0.9, size=8))       # not confident: eps moves ~1e-6
+    variants = epsilon_in_log(log_q)
+    near = {k: v for k, v in variants.items() if isinstance(v, Near)}
+    assert near, variants
+    name, value = next(iter(near.items()))
+    assert diagnose(value.value, float(-np.mean(log_q)), {name: value}) == name
+    off = value.value * (1 + 1e-7)                          # close, but not the same formula
+    assert diagnose(off, float(-np.mean(log_q)), {name: value}) != name
+
+
+def test_an_epsilon_the_judge_accepts_is_never_offered():
+    from checker.diagnose import epsilon_in_log
+    from checker.judge import TOLERANCE
+    rng = np.random.default_rng(4)
+    log_q = np.log(rng.uniform(0.3, 0.9, size=6))
+    right = float(-np.mean(log_q))
+    for value in epsilon_in_log(log_q).values():
+        value = getattr(value, "value", value)
+        assert abs(value - right) > TOLERANCE * (abs(value) + abs(right))
+    import inspect
+    assert inspect.signature(epsilon_in_log).parameters["judged"].default == TOLERANCE
+    assert epsilon_in_log(np.array([np.nan, 0.0])) == {}
+
+
+def test_every_graded_loss_offers_the_epsilon_variant():
+    """Wherever a cross-entropy is graded, the exercise's mistakes include the epsilon
+    variants (on a case where the true class is far below, they are ordinary ones)."""
+    from checker.diagnose import EPSILON_IN_LOG
+    from checker.lessons import EXERCISES, cases_for
+    losses = ("logistic_loss_grad", "softmax_loss_grad", "softmax_cross_entropy",
+              "regularized_logistic_loss_grad", "softmax_regression_loss_grad",
+              "two_layer_loss_grad")
+    for name in losses:
+        offered = [any(k.startswith(EPSILON_IN_LOG) for k in EXERCISES[name].mistakes(c))
+                   for c in cases_for(name, "1", True)]
+        assert any(offered), name

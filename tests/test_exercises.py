@@ -38,7 +38,9 @@ def _reference_outputs(name, seed=None, hidden=False):
         from helpers.layers import xavier_init
         return [run_case(EXERCISES[name], (xavier_init,), case)
                 for case in cases_for(name, seed, hidden)]
-    return [EXERCISES[name].expected(case) for case in cases_for(name, seed, hidden)]
+    return [{**EXERCISES[name].expected(case),
+             **{f"{key}_after": case[key] for key in case.get("unchanged") or ()}}
+            for case in cases_for(name, seed, hidden)]
 
 
 def test_the_table_has_exactly_the_contracts_exercises():
@@ -428,3 +430,40 @@ def test_correct_code_written_differently_passes(name, function):
                        for case in cases_for(name, seed, hidden)]
             verdict = verify(name, seed, hidden, outputs)
             assert verdict.passed, verdict.message
+def test_a_watched_input_changed_in_place_is_reported_and_others_are_copies():
+    """A case with 'unchanged' inputs hands the student's function the case's own arrays
+    and records what the call left in them; other cases still get deep copies."""
+    name = "logistic_loss_grad"
+    case = next(c for c in cases_for(name, "3", True) if c.get("unchanged"))
+
+    def logistic_loss_grad(w, X, t):
+        z = X @ w
+        loss = float(np.mean(np.logaddexp(0.0, z) - t * z))
+        X *= (0.5 * (1 + np.tanh(0.5 * z)) - t)[:, None]     # the caller's X, scaled
+        return loss, X.sum(axis=0) / len(t)
+    out = run_case(EXERCISES[name], (logistic_loss_grad,), case)
+    assert not np.array_equal(out["X_after"], case["X"])
+    verdict = verify(name, "3", True, [run_case(EXERCISES[name], (logistic_loss_grad,), c)
+                                       for c in cases_for(name, "3", True)])
+    assert not verdict.passed and "changed its input X in place" in verdict.message
+    assert verify(name, "3", False,                           # visible: copies, no record
+                  [run_case(EXERCISES[name], (logistic_loss_grad,), c)
+                   for c in cases_for(name, "3", False)]).passed
+
+
+def test_a_strict_case_turns_overflow_into_an_error_and_leaves_numpy_as_it_was():
+    before = np.geterr()
+    case = next(c for c in cases_for("sigmoid_layer", "3", True) if c.get("strict"))
+
+    def sigmoid_forward(x):
+        out = 1 / (1 + np.exp(-x))
+        return out, out
+    out = run_case(EXERCISES["sigmoid_layer"], (sigmoid_forward, lambda d, c: d * c * (1 - c)),
+                   case)
+    assert isinstance(out, StudentError)
+    assert "FloatingPointError" in out.message and "without floating-point warnings" in out.message
+    assert np.geterr() == before
+    loose = dict(case, strict=False)
+    with np.errstate(over="ignore"):
+        assert isinstance(run_case(EXERCISES["sigmoid_layer"],
+                                   (sigmoid_forward, lambda d, c: d * c * (1 - c)), loose), dict)

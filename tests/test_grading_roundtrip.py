@@ -144,6 +144,28 @@ def test_expected_checks_reads_calls_not_comments():
     assert expected_checks("pass") == []
 
 
+def test_hidden_seeds_are_handed_to_the_test_cell_that_runs_them():
+    """The grader's preamble gives a test cell the seeds of its own hidden checks, and
+    nothing else; a seed depends on the run's key and the exercise, never on the visible
+    seed the kernel has; the kernel never gets the key."""
+    from checker import wire
+    from grader import sandbox, settings
+    from grader.preprocessors import hidden_seed, hidden_seed_preamble
+
+    line = hidden_seed_preamble("k1", FULL["test-f"])
+    assert line.startswith('__import__("checker.wire").wire.receive_hidden_seeds(')
+    assert hidden_seed("k1", "f") in line and hidden_seed("k1", "g") not in line
+    assert hidden_seed_preamble("k1", 'check("f", f)') is None          # no hidden check
+    assert len({hidden_seed(k, e) for k in ("k1", "k2") for e in ("f", "g")}) == 4
+    try:
+        exec(line, {})
+        assert wire.take_hidden_seed("f") == hidden_seed("k1", "f")
+        assert wire.take_hidden_seed("f") is None                      # one check only
+    finally:
+        wire._HIDDEN_SEEDS.clear()
+    assert settings.HIDDEN_KEY not in sandbox.PASSED_VARIABLES
+
+
 def test_strip_hidden_tests():
     src = 'check("f", f)\n### BEGIN HIDDEN TESTS\ncheck("f", f, hidden=True)\n### END HIDDEN TESTS\nprint(1)'
     out = strip_hidden_tests(src)

@@ -5,7 +5,9 @@ import numpy as np
 
 from checker.cases import (FD_STEP, away_from_zero, case, dims, fd, labels, params_fd,
                            with_bias_column)
-from checker.exercise import Exercise, KernelExercise
+from checker.diagnose import epsilon_in_log
+from checker.exercise import (Exercise, KernelExercise, Promise, batch_of, largest_at_least,
+                              watches)
 from checker.runner import call, call_in_place, unpack
 from helpers import activations, gradcheck, layers, losses, regularization
 
@@ -13,6 +15,31 @@ from helpers import activations, gradcheck, layers, losses, regularization
 #: by every exercise with a softmax inside (here and in lesson 5).
 DIAGONAL_ONLY = ("only the diagonal of the softmax Jacobian (the -p_i p_j terms for "
                  "i != j are missing)")
+
+
+def far_below(rng, K, label):
+    """Offsets (K,) of 0 or -1000 per class: class ``label`` (a true class) at -1000 and
+    at least one other class at 0, so that some example's true class is 1000 below."""
+    offsets = rng.choice([-1000.0, 0.0], size=K)
+    offsets[label] = -1000.0
+    offsets[(label + 1 + int(rng.integers(0, K - 1))) % K] = 0.0
+    return offsets
+
+
+def softmax_log_q(logits, y):
+    """log P[n, y_n] of softmax(logits): the log-probabilities a cross-entropy averages."""
+    return activations.log_softmax(logits)[np.arange(len(y)), y]
+
+
+def bce_log_q(z, t):
+    """log of the probability sigmoid(z) gives each target t (0/1): t z - log(1 + e^z)."""
+    return t * z - np.logaddexp(0.0, z)
+
+
+def with_loss(outputs, losses_by_name, key="loss"):
+    """{name: outputs with outputs[key] replaced}: the outputs a mistake in the loss alone
+    gives (e.g. checker.diagnose.epsilon_in_log's losses), the rest left right."""
+    return {name: {**outputs, key: value} for name, value in losses_by_name.items()}
 
 
 def diagonal_only_dlogits(logits, y):
@@ -37,6 +64,21 @@ class Sigmoid(Exercise):
         cases.append(case("a single number z (shape ())", z=np.array(rng.normal())))
         cases.append(case("z of shape (1, 1)", z=rng.normal(0, 5, size=(1, 1))))
         return cases
+
+    def hidden_cases(self, rng):
+        return [case("large random z (scale 400) of shape (2, 3, 4)",
+                     z=rng.normal(0, 400, size=(2, 3, 4))),
+                case("a single extreme number z = -1000 (shape ())",
+                     z=np.array(-1000.0 if rng.random() < 0.5 else 1000.0)),
+                case("z of shape (1,)", N=1, z=rng.normal(0, 3, size=1))]
+
+    promises = (
+        Promise("random", "values against the reference on random arrays of several shapes",
+                lambda c: np.ndim(c["z"]) >= 1 and np.max(np.abs(c["z"])) < 100),
+        Promise("scalar", "a single number (shape ())", lambda c: np.ndim(c["z"]) == 0),
+        Promise("extreme", "finite, no nan, at z = +-1000, +-745, +-710, +-40",
+                largest_at_least("z", 1000)),
+    )
 
     def run(self, functions, case):
         (sigmoid,) = functions
@@ -65,6 +107,22 @@ class SigmoidGrad(Exercise):
         cases.append(case("a single number z (shape ())", z=np.array(rng.normal())))
         return cases
 
+    def hidden_cases(self, rng):
+        # with a few moderate z: the differences are judged against the size of the
+        # largest derivative (the reference's s (1 - s) is only accurate to ~1e-16 there)
+        return [case("z = +-745, +-710, a few moderate z and large random z, shape (3, 4)",
+                     z=rng.permutation(np.concatenate([[-745.0, 745.0, -710.0, 710.0],
+                                                       rng.normal(0, 2, size=3),
+                                                       rng.normal(0, 300, size=5)])
+                                       ).reshape(3, 4), saturated=True),
+                case("z of shape (1,)", N=1, z=rng.normal(0, 2, size=1))]
+
+    promises = (
+        Promise("values", "against the reference and finite differences of the sigmoid",
+                lambda c: np.max(np.abs(c["z"])) < 100),
+        Promise("extreme", "finite at z = +-1000 (no overflow in exp)", largest_at_least("z", 1000)),
+    )
+
     def run(self, functions, case):
         (sigmoid_grad,) = functions
         return {"ds": call(sigmoid_grad, case["z"])}
@@ -75,6 +133,10 @@ class SigmoidGrad(Exercise):
         return {"ds": activations.sigmoid_backward(np.ones_like(z), cache)}
 
     def gradients(self, case):
+        if case.get("saturated"):
+            # saturated: every derivative is below the rounding noise of the differences
+            # (about 1e-16 |f| / h); the values are checked against the reference instead
+            return {}
         # the derivative of sum(sigmoid(z)) with respect to z_i is sigmoid'(z_i)
         return {("ds",): fd(lambda v: np.sum(activations.sigmoid(v)), case["z"])}
 
@@ -144,6 +206,20 @@ class NumericalGradient(Exercise):
             x = rng.uniform(-0.3, 0.3, size=shape)
             cases.append(case(f"{fname} at x of shape {shape}", f=fname, x=x))
         return cases
+
+    def hidden_cases(self, rng):
+        names = list(self.test_functions)
+        return [case(f"{names[i]} at x of shape {shape}", f=names[i],
+                     x=rng.uniform(-0.3, 0.3, size=shape))
+                for i, shape in [(2, (1,)), (0, (2, 2, 2)), (1, (1, 1))]]
+
+    promises = (
+        Promise("centred", "against the exact gradient of random smooth functions (relative "
+                "error <= 1e-6: centred differences)", lambda c: True),
+        Promise("restored", "x unchanged afterwards", lambda c: True),
+        Promise("shapes", "x of any shape (np.ndindex visits every index)",
+                lambda c: np.ndim(c["x"]) >= 2),
+    )
 
     def run(self, functions, case):
         (numerical_gradient,) = functions
@@ -216,6 +292,34 @@ class LogisticLossGrad(Exercise):
                           X=with_bias_column(rng, 1, D), t=np.array([1.0])))
         return cases
 
+    def hidden_cases(self, rng):
+        N, D = dims(rng, 5, 10, 2)
+        X = with_bias_column(rng, N, D)
+        w = rng.normal(0, 1, size=D)
+        w *= 800.0 / max(np.max(np.abs(X @ w)), 1e-3)          # |logits| up to 800
+        extreme = case(f"extreme logits (|z| up to 800) N={N}, D={D}", N=N, w=w, X=X,
+                       t=rng.integers(0, 2, size=N).astype(np.float64))
+        single = case("a single example N=1 with target 0, D=1 (the bias alone)", N=1,
+                      w=rng.normal(size=1), X=np.ones((1, 1)), t=np.array([0]))
+        N, D = dims(rng, 4, 9, 2)
+        watched = case(f"random N={N}, D={D}, inputs watched for in-place changes", N=N,
+                       w=rng.normal(0, 0.5, size=D), X=with_bias_column(rng, N, D),
+                       t=rng.integers(0, 2, size=N).astype(np.float64),
+                       unchanged=("w", "X", "t"))
+        return [extreme, single, watched]
+
+    promises = (
+        Promise("random", "loss and gradient against the reference, the gradient against "
+                "finite differences, on random N, D", lambda c: c["N"] > 1),
+        Promise("confident", "confident predictions (|z| up to about 20, where a naive "
+                "ln(1 - p) loses its digits)",
+                lambda c: np.max(np.abs(c["X"] @ c["w"])) >= 10),
+        Promise("single", "a single example (N = 1)", batch_of(1)),
+        Promise("stable", "the stable form of the loss (finite for any logit)",
+                lambda c: np.max(np.abs(c["X"] @ c["w"])) >= 500),
+        Promise("unchanged", "do not change the inputs", watches("X")),
+    )
+
     def run(self, functions, case):
         (f,) = functions
         loss, dw = unpack(call(f, case["w"], case["X"], case["t"]), ("loss", "dw"),
@@ -233,9 +337,11 @@ class LogisticLossGrad(Exercise):
     def mistakes(self, case):
         X = case["X"]
         p = activations.sigmoid(X @ case["w"])
-        loss, _, _ = _logistic_parts(case["w"], X, case["t"])
+        loss, dw, _ = _logistic_parts(case["w"], X, case["t"])
         return {"dL/dp times dp/dz with the loss and the prediction mixed up "
-                "(x * p * (1 - p))": {"loss": loss, "dw": X.T @ (p * (1 - p)) / X.shape[0]}}
+                "(x * p * (1 - p))": {"loss": loss, "dw": X.T @ (p * (1 - p)) / X.shape[0]},
+                **with_loss({"loss": loss, "dw": dw},
+                            epsilon_in_log(bce_log_q(X @ case["w"], case["t"])))}
 
 
 class Softmax(Exercise):
@@ -262,6 +368,26 @@ class Softmax(Exercise):
         cases.append(case(f"a single score vector z of shape ({K},)", N=None,
                           Z=rng.normal(0, 2, size=K)))
         return cases
+
+    def hidden_cases(self, rng):
+        N = int(rng.integers(3, 7))
+        K = int(rng.integers(3, 6))
+        return [case(f"two classes, Z of shape ({N}, 2)", N=N, Z=rng.normal(0, 3, size=(N, 2))),
+                case("one row of two scores, shape (1, 2)", N=1, Z=rng.normal(0, 2, size=(1, 2))),
+                case(f"a single score vector shifted by -1000, shape ({K},)", N=None,
+                     Z=rng.normal(0, 2, size=K) - 1000.0),
+                case(f"rows far apart (-1000, 0 and +1000 in one row), shape ({N}, {K + 2})", N=N,
+                     Z=np.concatenate([rng.normal(0, 2, size=(N, K)),
+                                       np.full((N, 1), 1000.0), np.full((N, 1), -1000.0)],
+                                      axis=1))]
+
+    promises = (
+        Promise("random", "against the reference on random matrices",
+                lambda c: np.ndim(c["Z"]) == 2 and np.max(np.abs(c["Z"])) < 100),
+        Promise("extreme", "rows with scores around +-1000 (no nan)", largest_at_least("Z", 999)),
+        Promise("unchanged", "Z unchanged (no Z -= ...)", lambda c: True),
+        Promise("vector", "a single score vector of shape (K,)", lambda c: np.ndim(c["Z"]) == 1),
+    )
 
     def run(self, functions, case):
         (softmax,) = functions
@@ -304,6 +430,17 @@ class SoftmaxJacobian(Exercise):
         cases.append(case(f"z shifted by +1000, shape ({K},)", z=rng.normal(size=K) + 1000.0))
         return cases
 
+    def hidden_cases(self, rng):
+        K = int(rng.integers(3, 6))
+        return [case("two classes, z of shape (2,)", z=rng.normal(0, 1.5, size=2)),
+                case(f"z shifted by -1000, shape ({K},)", z=rng.normal(size=K) - 1000.0)]
+
+    promises = (
+        Promise("random", "against the reference and finite differences of the softmax, "
+                "for random K", lambda c: np.max(np.abs(c["z"])) < 100),
+        Promise("extreme", "scores around 1000", largest_at_least("z", 999)),
+    )
+
     def run(self, functions, case):
         (f,) = functions
         return {"J": call(f, case["z"])}
@@ -341,6 +478,37 @@ class SoftmaxLossGrad(Exercise):
                               y=labels(rng, N, K)))
         return cases
 
+    def hidden_cases(self, rng):
+        out = []
+        N, D = dims(rng, 3, 8, 2)
+        W = rng.normal(0, 0.5, size=(D, 2))
+        out.append(case(f"two classes N={N}, D={D}, K=2", N=N, W=W,
+                        X=with_bias_column(rng, N, D), y=labels(rng, N, 2)))
+        D, K = dims(rng, 2, 6, 2)
+        out.append(case(f"a single example N=1, D={D}, K={K}", N=1,
+                        W=rng.normal(0, 0.5, size=(D, K)), X=with_bias_column(rng, 1, D),
+                        y=labels(rng, 1, K)))
+        N, D, K = dims(rng, 3, 8, 3)
+        W = rng.normal(0, 0.5, size=(D, K))
+        y = labels(rng, N, K)
+        W[0, :] += far_below(rng, K, y[0])
+        out.append(case(f"classes 1000 apart (the true class often far below) N={N}, D={D}, "
+                        f"K={K}", N=N, W=W, X=with_bias_column(rng, N, D), y=y))
+        N, D, K = dims(rng, 3, 8, 3)
+        out.append(case(f"random N={N}, D={D}, K={K}, inputs watched for in-place changes",
+                        N=N, W=rng.normal(0, 0.5, size=(D, K)), X=with_bias_column(rng, N, D),
+                        y=labels(rng, N, K), unchanged=("W", "X", "y")))
+        return out
+
+    promises = (
+        Promise("random", "loss and gradient against the reference, the gradient against "
+                "finite differences, on random N, D, K",
+                lambda c: np.max(np.abs(c["W"])) < 100),
+        Promise("shifted", "every score shifted by +1000: the loss stays finite",
+                lambda c: np.min(c["W"][0]) >= 900),
+        Promise("unchanged", "do not change the inputs", watches("W")),
+    )
+
     def run(self, functions, case):
         (f,) = functions
         loss, dW = unpack(call(f, case["W"], case["X"], case["y"]), ("loss", "dW"),
@@ -356,10 +524,12 @@ class SoftmaxLossGrad(Exercise):
         return {("dW",): fd(lambda W: losses.softmax_cross_entropy(X @ W, y)[0], case["W"])}
 
     def mistakes(self, case):
-        X = case["X"]
-        loss, _ = losses.softmax_cross_entropy(X @ case["W"], case["y"])
+        X, y = case["X"], case["y"]
+        loss, dlogits = losses.softmax_cross_entropy(X @ case["W"], y)
         return {DIAGONAL_ONLY: {"loss": loss,
-                                "dW": X.T @ diagonal_only_dlogits(X @ case["W"], case["y"])}}
+                                "dW": X.T @ diagonal_only_dlogits(X @ case["W"], y)},
+                **with_loss({"loss": loss, "dW": X.T @ dlogits},
+                            epsilon_in_log(softmax_log_q(X @ case["W"], y)))}
 
 
 class Penalty(KernelExercise):
@@ -383,6 +553,17 @@ class Penalty(KernelExercise):
         cases.append(case("lam = 0", w=away_from_zero(rng, (int(rng.integers(2, 6)),)), lam=0.0))
         return cases
 
+    def hidden_cases(self, rng):
+        w = away_from_zero(rng, (2, 3, int(rng.integers(2, 4))))
+        if self.zeros:
+            w[rng.random(w.shape) < 0.4] = 0.0
+            w.flat[0] = 0.0
+        return [case(f"w of shape {w.shape}", w=w, lam=float(rng.uniform(0.05, 2.0))),
+                case("w of shape (1,)", w=away_from_zero(rng, (1,)),
+                     lam=float(rng.uniform(0.05, 2.0))),
+                case("a large lam = 1000, w of shape (3,)", w=away_from_zero(rng, (3,)),
+                     lam=1000.0)]
+
 
 class L2Penalty(Penalty):
     """``l2_penalty(w, lam) -> (lam/2 * sum(w**2), lam * w)``."""
@@ -390,6 +571,12 @@ class L2Penalty(Penalty):
     functions = ("l2_penalty",)
     references = ("helpers.regularization.l2_penalty", "helpers.regularization.penalty")
     kernel = staticmethod(regularization.l2_penalty)
+    promises = (
+        Promise("values", "values and gradients against the reference on random arrays of "
+                "random shapes", lambda c: np.ndim(c["w"]) >= 1 and np.any(c["w"])),
+        Promise("shapes", "w of any shape (a vector or a matrix)",
+                lambda c: np.ndim(c["w"]) >= 2),
+    )
 
     def mistakes(self, case):
         value, dW = regularization.l2_penalty(case["w"], case["lam"])
@@ -405,6 +592,12 @@ class L1Penalty(Penalty):
     references = ("helpers.regularization.l1_penalty", "helpers.regularization.penalty")
     kernel = staticmethod(regularization.l1_penalty)
     zeros = True
+    promises = (
+        Promise("values", "values and gradients against the reference on random arrays of "
+                "random shapes", lambda c: np.ndim(c["w"]) >= 1 and np.any(c["w"])),
+        Promise("zero", "the gradient 0 where w is exactly 0",
+                lambda c: bool(np.any(c["w"] == 0))),
+    )
 
     def mistakes(self, case):
         w, lam = case["w"], case["lam"]
@@ -444,6 +637,36 @@ class TwoLayerLossGrad(Exercise):
                               X=rng.normal(size=(N, D)), y=labels(rng, N, K)))
         return cases
 
+    def hidden_cases(self, rng):
+        def params(D, H, K):
+            return {"W1": rng.normal(0, 0.7, size=(D, H)), "b1": rng.normal(0, 0.3, size=H),
+                    "W2": rng.normal(0, 0.7, size=(H, K)), "b2": rng.normal(0, 0.3, size=K)}
+        out = []
+        D, H = dims(rng, 2, 6, 2)
+        out.append(case(f"a single example N=1, D={D}, H={H}, K=2", N=1, params=params(D, H, 2),
+                        X=rng.normal(size=(1, D)), y=labels(rng, 1, 2)))
+        N, D, H, K = dims(rng, 2, 8, 4)
+        far = params(D, H, K)
+        y = labels(rng, N, K)
+        far["b2"] = far["b2"] + far_below(rng, K, y[0])
+        out.append(case(f"classes 1000 apart through b2 (the true class often far below) "
+                        f"N={N}, D={D}, H={H}, K={K}", N=N, params=far,
+                        X=rng.normal(size=(N, D)), y=y))
+        N, D, H, K = dims(rng, 2, 8, 4)
+        out.append(case(f"N={N}, D={D}, H={H}, K={K}, inputs watched for in-place changes",
+                        N=N, params=params(D, H, K), X=rng.normal(size=(N, D)),
+                        y=labels(rng, N, K), unchanged=("params", "X")))
+        return out
+
+    promises = (
+        Promise("random", "loss and all four gradients against the reference and finite "
+                "differences, for random N, D, H, K",
+                lambda c: np.max(np.abs(c["params"]["b2"])) < 10),
+        Promise("stable", "the loss computed stably",
+                lambda c: np.max(np.abs(c["params"]["b2"])) >= 500),
+        Promise("unchanged", "do not modify params or X", watches("params")),
+    )
+
     def run(self, functions, case):
         (f,) = functions
         loss, grads = unpack(call(f, case["params"], case["X"], case["y"]), ("loss", "grads"),
@@ -459,10 +682,15 @@ class TwoLayerLossGrad(Exercise):
         return params_fd(lambda p: _two_layer(p, X, y)[0], case["params"])
 
     def mistakes(self, case):
-        loss, grads = _two_layer(case["params"], case["X"], case["y"],
-                                 drop_sigmoid_derivative=True)
+        params, X, y = case["params"], case["X"], case["y"]
+        loss, grads = _two_layer(params, X, y, drop_sigmoid_derivative=True)
+        right_loss, right_grads = _two_layer(params, X, y)
+        h = activations.sigmoid(X @ params["W1"] + params["b1"])
+        logits = h @ params["W2"] + params["b2"]
         return {"the sigmoid derivative h * (1 - h) missing in the backward pass":
-                {"loss": loss, "grads": grads}}
+                {"loss": loss, "grads": grads},
+                **with_loss({"loss": right_loss, "grads": right_grads},
+                            epsilon_in_log(softmax_log_q(logits, y)))}
 
 
 EXERCISES = (Sigmoid(), SigmoidGrad(), NumericalGradient(), LogisticLossGrad(), Softmax(),

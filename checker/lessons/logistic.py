@@ -4,7 +4,7 @@ descent with early stopping that keeps the best hold-out weights (``early_stoppi
 import numpy as np
 
 from checker.cases import case, dims, with_bias_column
-from checker.exercise import Exercise
+from checker.exercise import Exercise, Promise
 from checker.runner import Malformed, call, unpack
 from helpers import activations, linear, training
 
@@ -24,6 +24,18 @@ class LrAnnealing(Exercise):
                 else int(rng.integers(1, 11))
             cases.append(case(f"eta0={eta0:.4g}, t={t}, T={T}", eta0=eta0, t=t, T=T))
         return cases
+
+    def hidden_cases(self, rng):
+        eta0 = float(rng.uniform(0.01, 1.0))
+        T = int(rng.integers(2, 20))
+        return [case(f"eta0={eta0:.4g}, t=T={T} (half the step)", eta0=eta0, t=T, T=T),
+                case(f"eta0={eta0:.4g}, t=10**6, T=1", eta0=eta0, t=10**6, T=1),
+                case("eta0=1, t=3, T=0.5 (T a float below 1)", eta0=1.0, t=3, T=0.5)]
+
+    promises = (
+        Promise("formula", "against the formula for random eta0, t and T", lambda c: True),
+        Promise("start", "t = 0", lambda c: c["t"] == 0),
+    )
 
     def run(self, functions, case):
         (f,) = functions
@@ -51,6 +63,21 @@ class LrStepDecay(Exercise):
             eta0 = float(rng.uniform(0.01, 1.0))
             cases.append(case(f"eta0={eta0:.4g}, t={t}, k={k}", eta0=eta0, t=t, k=k))
         return cases
+
+    def hidden_cases(self, rng):
+        eta0 = float(rng.uniform(0.01, 1.0))
+        k = int(rng.integers(2, 30))
+        return [case(f"eta0={eta0:.4g}, t={t}, k=1 (a drop every update)", eta0=eta0, t=t, k=1)
+                for t in (1, 3)] + [
+                case(f"eta0={eta0:.4g}, t={10 * k}, k={k} (ten drops)", eta0=eta0, t=10 * k,
+                     k=k)]
+
+    promises = (
+        Promise("formula", "against the formula for random eta0, t and k", lambda c: True),
+        Promise("start", "t = 0", lambda c: c["t"] == 0),
+        Promise("multiples", "t a multiple of k (the first update of a new stage)",
+                lambda c: c["t"] > 0 and c["t"] % c["k"] == 0),
+    )
 
     def run(self, functions, case):
         (f,) = functions
@@ -86,6 +113,24 @@ class LogisticPredict(Exercise):
             X[rng.choice(N, size=2, replace=False)] = 0.0
             cases.append(case(f"N={N}, D={D}, two rows with logit exactly 0", N=N, w=w, X=X))
         return cases
+
+    def hidden_cases(self, rng):
+        N, D = dims(rng, 4, 10, 2)
+        X = with_bias_column(rng, N, D)
+        w = rng.normal(size=D)
+        w *= 1000.0 / max(np.max(np.abs(X @ w)), 1e-3)        # logits up to +-1000
+        X[np.abs(X @ w) < 1e-3, 0] += 0.01
+        D1 = int(rng.integers(2, 6))
+        single = with_bias_column(rng, 1, D1)
+        return [case(f"extreme logits (|z| up to 1000), N={N}, D={D}", N=N, w=w, X=X),
+                case(f"a single example N=1, D={D1}", N=1, w=rng.normal(size=D1), X=single)]
+
+    promises = (
+        Promise("random", "random w, X of several shapes", lambda c: True),
+        Promise("boundary", "scores exactly at z = 0 give 1",
+                lambda c: bool(np.any(c["X"] @ c["w"] == 0))),
+        Promise("integer", "an integer array (dtype)", lambda c: True),
+    )
 
     def run(self, functions, case):
         (f,) = functions

@@ -12,7 +12,8 @@ import copy
 import numpy as np
 
 from checker.cases import away_from_zero, case, dims, fd, labels, params_fd
-from checker.exercise import Exercise, PropertyExercise
+from checker.exercise import (Exercise, PropertyExercise, Promise, largest_at_least,
+                              watches)
 from checker.lessons.derivations import DIAGONAL_ONLY
 from checker.lessons.softmax import LogitsLoss
 from checker.runner import Malformed, call, call_in_place, unpack
@@ -34,6 +35,23 @@ class Dense(Exercise):
                               x=rng.normal(size=(N, D)), W=rng.normal(size=(D, M)),
                               b=rng.normal(size=M), dout=rng.normal(size=(N, M))))
         return cases
+
+    def hidden_cases(self, rng):
+        D, M = dims(rng, 2, 6, 2)
+        N, D2, M2 = dims(rng, 2, 7, 3)
+        return [case(f"a single example x (1, {D}), W ({D}, {M}), b ({M},)", N=1,
+                     x=rng.normal(size=(1, D)), W=rng.normal(size=(D, M)),
+                     b=rng.normal(size=M), dout=rng.normal(size=(1, M))),
+                case(f"x ({N}, {D2}), W ({D2}, {M2}), b ({M2},), inputs watched for in-place "
+                     "changes", N=N, x=rng.normal(size=(N, D2)), W=rng.normal(size=(D2, M2)),
+                     b=rng.normal(size=M2), dout=rng.normal(size=(N, M2)),
+                     unchanged=("x", "W", "b", "dout"))]
+
+    promises = (
+        Promise("values", "out, dx, dW, db against the reference and finite differences",
+                lambda c: True),
+        Promise("unchanged", "the inputs not changed in place", watches("x")),
+    )
 
     def run(self, functions, case):
         forward, backward = functions
@@ -96,6 +114,25 @@ class ActivationLayer(Exercise):
                               dout=rng.normal(size=shape)))
         return cases
 
+    def hidden_cases(self, rng):
+        """Any shape: one entry and a 3-d array; plus each member's own edge cases."""
+        cases = []
+        for shape in [(1,), (2, 3, int(rng.integers(2, 4)))]:
+            x = away_from_zero(rng, shape, scale=2.0) if self.kinked \
+                else rng.normal(0, 2, size=shape)
+            cases.append(case(f"x of shape {shape}", N=shape[0], x=x,
+                              dout=rng.normal(size=shape)))
+        return cases + self.edge_cases(rng)
+
+    def edge_cases(self, rng):
+        return []
+
+    @property
+    def promises(self):
+        return (Promise("values", "out and dx against the reference and finite differences",
+                        lambda c: True),
+                Promise("shapes", "any shape", lambda c: np.ndim(c["x"]) != 2))
+
     def run(self, functions, case):
         forward, backward = functions
         out, cache = unpack(call(forward, case["x"]), ("out", "cache"), self.functions[0])
@@ -108,12 +145,27 @@ class ActivationLayer(Exercise):
         return {"out": out, "dx": self.backward(case["dout"], cache)}
 
     def gradients(self, case):
+        if case.get("saturated"):
+            return {}    # saturated: below the differences' rounding noise (values checked)
         dout = case["dout"]
         return {("dx",): fd(lambda v: float(np.sum(self.forward(v)[0] * dout)), case["x"])}
 
 
 class SigmoidLayer(ActivationLayer):
     name, kind = "sigmoid_layer", "sigmoid"
+
+    def edge_cases(self, rng):
+        x = np.concatenate([[-1000.0, 1000.0, -745.0, 745.0], rng.normal(0, 2, size=2),
+                            rng.normal(0, 300, size=2)])
+        return [case("x = +-1000, +-745, two moderate and two large random x, shape (2, 4): "
+                     "finite and without floating-point warnings", N=2, x=rng.permutation(x).reshape(2, 4),
+                     dout=rng.normal(size=(2, 4)), strict=True, saturated=True)]
+
+    @property
+    def promises(self):
+        return super().promises + (
+            Promise("extreme", "finite and warning-free at z = +-1000",
+                    lambda c: bool(c.get("strict")) and np.max(np.abs(c["x"])) >= 1000),)
 
     def mistakes(self, case):
         x, dout = case["x"], case["dout"]
@@ -131,31 +183,120 @@ class Tanh(ActivationLayer):
                                                        "dx": dout * (1 - x**2)}}
 
 
+def _kink_case(rng):
+    """x with exact zeros (the kink), away from 0 elsewhere."""
+    x = away_from_zero(rng, (3, 4), scale=2.0)
+    x[rng.random(x.shape) < 0.4] = 0.0
+    x[0, 0] = 0.0
+    return case("x of shape (3, 4) with exact zeros (the derivative at the kink)", N=3, x=x,
+                dout=rng.normal(size=(3, 4)))
+
+
+def _has_zero(c):
+    return bool(np.any(c["x"] == 0))
+
+
 class Relu(ActivationLayer):
     name = kind = "relu"
     kinked = True
 
+    def edge_cases(self, rng):
+        return [_kink_case(rng)]
+
+    def gradients(self, case):
+        # no finite differences across the kink: the convention there is checked by value
+        return {} if _has_zero(case) else super().gradients(case)
+
+    @property
+    def promises(self):
+        return super().promises + (
+            Promise("kink", "at z = 0 the derivative of the left branch (0 for ReLU)",
+                    _has_zero),)
+
     def mistakes(self, case):
         x, dout = case["x"], case["dout"]
-        return {"the mask missing in the backward pass, or taken from the output with >= 0 "
-                "(true for every x <= 0)": {"out": np.maximum(x, 0), "dx": dout},
-                "dout multiplied by the output instead of by the mask (x > 0)":
-                {"out": np.maximum(x, 0), "dx": dout * np.maximum(x, 0)}}
+        out = {"the mask missing in the backward pass, or taken from the output with >= 0 "
+               "(true for every x <= 0)": {"out": np.maximum(x, 0), "dx": dout},
+               "dout multiplied by the output instead of by the mask (x > 0)":
+               {"out": np.maximum(x, 0), "dx": dout * np.maximum(x, 0)}}
+        if _has_zero(case):
+            out["the derivative at x = 0 taken from the right branch (x >= 0); at the kink "
+                "use the left branch's: 0"] = {"out": np.maximum(x, 0),
+                                               "dx": np.where(x >= 0, dout, 0.0)}
+        return out
 
 
 class LeakyRelu(ActivationLayer):
     name = kind = "leaky_relu"
     kinked = True
 
+    def edge_cases(self, rng):
+        return [_kink_case(rng)]
+
+    def gradients(self, case):
+        return {} if _has_zero(case) else super().gradients(case)
+
+    @property
+    def promises(self):
+        return super().promises + (
+            Promise("kink", "at z = 0 the derivative of the left branch (0.01 for LeakyReLU)",
+                    _has_zero),)
+
     def mistakes(self, case):
         x, dout = case["x"], case["dout"]
         out = np.where(x > 0, x, 0.01 * x)
-        return {"the slope 0.01 missing in the backward pass (the ReLU mask)":
-                {"out": out, "dx": np.where(x > 0, dout, 0.0)}}
+        found = {"the slope 0.01 missing in the backward pass (the ReLU mask)":
+                 {"out": out, "dx": np.where(x > 0, dout, 0.0)}}
+        if _has_zero(case):
+            found["the derivative at x = 0 taken from the right branch (x >= 0); at the kink "
+                  "use the left branch's: 0.01"] = {"out": out,
+                                                   "dx": np.where(x >= 0, dout, 0.01 * dout)}
+        return found
+
+
+#: What Identity adds to the input and to dout after the calls, in its aliasing case.
+ALIAS_SHIFT = 1.0
 
 
 class Identity(ActivationLayer):
+    """Also promised: ``identity_forward`` returns a copy (and ``identity_backward`` a copy
+    of dout), so that a later in-place change of the input cannot alter the output. The
+    aliasing case changes the input (and dout) in place after the calls and records the
+    outputs afterwards: an alias shows the change."""
     name = kind = "identity"
+
+    def edge_cases(self, rng):
+        shape = tuple(dims(rng, 2, 5, 2))
+        return [case(f"x of shape {shape}, changed in place after the calls (a copy must not "
+                     "follow)", N=shape[0], x=rng.normal(0, 2, size=shape),
+                     dout=rng.normal(size=shape), alias=True)]
+
+    def run(self, functions, case):
+        if not case.get("alias"):
+            return super().run(functions, case)
+        forward, backward = functions
+        x, dout = np.array(case["x"]), np.array(case["dout"])
+        out, cache = unpack(call_in_place(self.functions[0], forward, x), ("out", "cache"),
+                            self.functions[0])
+        dx = call_in_place(self.functions[1], backward, dout, cache)
+        x += ALIAS_SHIFT                 # later in-place changes of the inputs ...
+        dout += ALIAS_SHIFT
+        return {"out": copy.deepcopy(out), "dx": copy.deepcopy(dx)}   # ... must not show
+
+    def mistakes(self, case):
+        if not case.get("alias"):
+            return {}
+        x, dout = case["x"], case["dout"]
+        return {"identity_forward returned its input itself (an alias), not a copy: return "
+                "x.copy()": {"out": x + ALIAS_SHIFT, "dx": dout},
+                "identity_backward returned dout itself (an alias), not a copy: return "
+                "dout.copy()": {"out": x, "dx": dout + ALIAS_SHIFT}}
+
+    @property
+    def promises(self):
+        return super().promises + (
+            Promise("copy", "identity_forward returns a copy (no alias of the input)",
+                    lambda c: bool(c.get("alias"))),)
 
 
 class MseSoftmax(LogitsLoss):
@@ -172,6 +313,13 @@ class MseSoftmax(LogitsLoss):
         cases.append(case(f"logits shifted by +1000 ({N}, {K})", N=N,
                           logits=rng.normal(0, 2, size=(N, K)) + 1000.0, y=labels(rng, N, K)))
         return cases
+
+    promises = (
+        Promise("random", "loss and gradient (through the full softmax Jacobian) against the "
+                "reference and finite differences", lambda c: np.max(np.abs(c["logits"])) < 100),
+        Promise("extreme", "finite for logits of +-1000", largest_at_least("logits", 900)),
+        Promise("unchanged", "logits left unchanged", watches("logits")),
+    )
 
     def mistakes(self, case):
         Z, y = case["logits"], case["y"]
@@ -202,6 +350,20 @@ class XavierInit(PropertyExercise):
                           fan_in=fan_in, fan_out=fan_out, seed=int(rng.integers(0, 2**31)),
                           statistics=True))
         return cases
+
+    def hidden_cases(self, rng):
+        fan = int(rng.integers(2, 30))
+        return [case(f"fan_in=1, fan_out={fan}", fan_in=1, fan_out=fan,
+                     seed=int(rng.integers(0, 2**31)), statistics=False),
+                case(f"fan_in={fan}, fan_out=1", fan_in=fan, fan_out=1,
+                     seed=int(rng.integers(0, 2**31)), statistics=False)]
+
+    promises = (
+        Promise("range", "within the Glorot limit, shape (fan_in, fan_out)", lambda c: True),
+        Promise("reproducible", "drawn from the rng given: the same seed gives the same matrix",
+                lambda c: not c["statistics"]),
+        Promise("variance", "the variance on a large matrix", lambda c: c["statistics"]),
+    )
 
     def run(self, functions, case):
         (f,) = functions
@@ -269,6 +431,20 @@ class WeightDecay(Exercise):
                               params=params, wd=wd))
         return cases
 
+    def hidden_cases(self, rng):
+        D, H = dims(rng, 2, 6, 2)
+        params = {"W1": rng.normal(size=(D, H)), "b1": rng.normal(size=H),
+                  "W2": rng.normal(size=(H, H)), "b2": rng.normal(size=H),
+                  "W3": rng.normal(size=(H, 2)), "b3": rng.normal(size=2)}
+        grads = {key: rng.normal(size=value.shape) for key, value in params.items()}
+        return [case(f"three layers, wd={0.1:.3g}", grads=grads, params=params, wd=0.1)]
+
+    promises = (
+        Promise("decay", "wd * params[k] added for every key starting with 'W' (the biases "
+                "not decayed)", lambda c: True),
+        Promise("new", "a new dict; neither argument changes", lambda c: True),
+    )
+
     def run(self, functions, case):
         (f,) = functions
         grads, params = case["grads"], case["params"]
@@ -311,13 +487,17 @@ STEPS = 6
 STATE_KEYS = ("velocity", "cache", "m", "v", "t")
 
 
-def _trajectory(rule_func, case, name):
-    """The STEPS weights a rule walks through from case["w"] with the gradients dws."""
+def _trajectory(rule_func, case, name, inputs_after=None):
+    """The STEPS weights a rule walks through from case["w"] with the gradients dws; with
+    a list ``inputs_after``, what each call left in the w it was given is appended."""
     w = np.array(case["w"])
     config = copy.deepcopy(case["config"])
     trajectory = []
     for step, dw in enumerate(case["dws"], start=1):
-        result = rule_func(w, np.array(dw), config)
+        given = np.array(w, copy=True) if isinstance(w, np.ndarray) else w
+        result = rule_func(given, np.array(dw), config)
+        if inputs_after is not None:
+            inputs_after.append(np.array(given, copy=True))
         w, config = unpack(result, ("next_w", "config"), name)
         if not isinstance(config, dict):
             raise Malformed(f"{name} must return (next_w, config) with config a dict; "
@@ -374,6 +554,24 @@ class OptimizerRule(Exercise):
         cases.append(self.last_case(rng))
         return cases
 
+    def hidden_cases(self, rng):
+        shape = (1,)
+        config = dict(self.custom)
+        return [case(f"w of shape {shape} (one weight), {STEPS} steps, custom settings",
+                     w=rng.normal(size=shape), dws=rng.normal(size=(STEPS,) + shape),
+                     config=config),
+                case(f"w (3, 2), {STEPS} steps, custom settings, the w given to each call "
+                     "watched for in-place changes", w=rng.normal(size=(3, 2)),
+                     dws=rng.normal(size=(STEPS, 3, 2)), config=dict(self.custom),
+                     watch_w=True)]
+
+    @property
+    def promises(self):
+        return (Promise("steps", "several steps in a row with the same config, from the "
+                        "defaults and from custom settings", lambda c: True),
+                Promise("unchanged", "never change w in place",
+                        lambda c: bool(c.get("watch_w"))))
+
     def last_case(self, rng):
         shape = tuple(dims(rng, 2, 5, 2))
         config = dict(self.custom)
@@ -385,11 +583,31 @@ class OptimizerRule(Exercise):
 
     def run(self, functions, case):
         (f,) = functions
-        return {"w": _trajectory(lambda w, dw, config: call_in_place(self.name, f, w, dw, config),
-                                 case, self.name)}
+        given = [] if case.get("watch_w") else None
+        out = {"w": _trajectory(lambda w, dw, config: call_in_place(self.name, f, w, dw, config),
+                                case, self.name, given)}
+        if given is not None:
+            out["w_given_after"] = given
+        return out
 
     def expected(self, case):
-        return {"w": _trajectory(getattr(optim, self.name), case, self.name)}
+        out = {"w": _trajectory(getattr(optim, self.name), case, self.name)}
+        if case.get("watch_w"):
+            out["w_given_after"] = [np.array(case["w"])] + out["w"][:-1]
+        return out
+
+    def pre_check(self, case, out):
+        after = out.get("w_given_after") if isinstance(out, dict) else None
+        if not case.get("watch_w") or not isinstance(after, list):
+            return None
+        for step, (got, want) in enumerate(zip(after, self.expected(case)["w_given_after"]),
+                                           start=1):
+            if isinstance(got, np.ndarray) and got.shape == want.shape \
+                    and not np.array_equal(got, want):
+                return (f"{self.name} changed the w it was given in place at step {step} "
+                        "(w -= ... or w[...] = ...); compute next_w as a new array "
+                        "(next_w = w - ...)")
+        return None
 
     def mistakes(self, case):
         return {f"the state ({self.name}'s moments) not kept between steps: store it in "

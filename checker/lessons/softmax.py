@@ -4,8 +4,12 @@ The softmax and the cross-entropy of logits are graded once, in lesson 1 (``soft
 ``softmax_loss_grad``); here the student may call the pack's
 ``helpers.losses.softmax_cross_entropy`` inside the model. ``LogitsLoss`` is the family of
 losses of logits (lesson 5's ``mse_softmax``)."""
+import numpy as np
+
 from checker.cases import case, dims, labels, params_fd
-from checker.exercise import Exercise, KernelExercise
+from checker.diagnose import epsilon_in_log
+from checker.exercise import Exercise, KernelExercise, Promise
+from checker.lessons.derivations import far_below, softmax_log_q, with_loss
 from checker.runner import call, unpack
 from helpers import layers, losses, regularization
 
@@ -25,6 +29,29 @@ class LogitsLoss(KernelExercise):
             cases.append(case(f"random logits ({N}, {K})", N=N,
                               logits=rng.normal(0, 2, size=(N, K)), y=labels(rng, N, K)))
         return cases
+
+    def edge_cases(self, rng):
+        """The hidden check's additions for every loss of logits: two classes, one
+        example, rows 1000 apart with the true class far below (stability), and the
+        logits watched for in-place changes."""
+        N = int(rng.integers(3, 8))
+        K = int(rng.integers(3, 6))
+        far = rng.normal(0, 2, size=(N, K))
+        far[:, 0] += 1000.0
+        y = labels(rng, N, K)
+        y[0] = 1                                   # at least one true class 1000 below
+        N2, K2 = dims(rng, 2, 8, 2)
+        return [case(f"two classes ({N}, 2)", N=N, logits=rng.normal(0, 2, size=(N, 2)),
+                     y=labels(rng, N, 2)),
+                case(f"a single example (1, {K})", N=1, logits=rng.normal(0, 2, size=(1, K)),
+                     y=labels(rng, 1, K)),
+                case(f"class 0 1000 above the others ({N}, {K})", N=N, logits=far, y=y),
+                case(f"random logits ({N2}, {K2}), watched for in-place changes", N=N2,
+                     logits=rng.normal(0, 2, size=(N2, K2)), y=labels(rng, N2, K2),
+                     unchanged=("logits", "y"))]
+
+    def hidden_cases(self, rng):
+        return self.edge_cases(rng)
 
 
 def _softmax_regression(params, X, y, lam, factor=1.0, penalise_bias=False):
@@ -61,6 +88,41 @@ class SoftmaxRegressionLossGrad(Exercise):
                               X=rng.normal(size=(N, D)), y=labels(rng, N, K), lam=lam))
         return cases
 
+    def hidden_cases(self, rng):
+        out = []
+        N, D = dims(rng, 3, 8, 2)
+        out.append(case(f"two classes, lam default, N={N}, D={D}, K=2", N=N,
+                        params={"W": rng.normal(0, 0.5, size=(D, 2)),
+                                "b": rng.normal(0, 0.5, size=2)},
+                        X=rng.normal(size=(N, D)), y=labels(rng, N, 2), lam=None))
+        D, K = dims(rng, 2, 6, 2)
+        lam = float(rng.uniform(0.05, 1.0))
+        out.append(case(f"a single example N=1, lam={lam:.3g}, D={D}, K={K}", N=1,
+                        params={"W": rng.normal(0, 0.5, size=(D, K)),
+                                "b": rng.normal(0, 0.5, size=K)},
+                        X=rng.normal(size=(1, D)), y=labels(rng, 1, K), lam=lam))
+        N, D, K = dims(rng, 3, 8, 3)
+        y = labels(rng, N, K)
+        out.append(case(f"classes 1000 apart through b, lam=0.1, N={N}, D={D}, K={K}", N=N,
+                        params={"W": rng.normal(0, 0.5, size=(D, K)),
+                                "b": far_below(rng, K, y[0])},
+                        X=rng.normal(size=(N, D)), y=y, lam=0.1))
+        N, K = dims(rng, 3, 8, 2)
+        lam = float(rng.uniform(0.05, 1.0))
+        out.append(case(f"lam={lam:.3g}, N={N}, one input (D=1), K={K}", N=N,
+                        params={"W": rng.normal(0, 0.5, size=(1, K)),
+                                "b": rng.normal(0, 0.5, size=K)},
+                        X=rng.normal(size=(N, 1)), y=labels(rng, N, K), lam=lam))
+        return out
+
+    promises = (
+        Promise("default", "lam left at its default", lambda c: c["lam"] is None),
+        Promise("penalised", "lam > 0: loss and both gradients against the reference and "
+                "finite differences", lambda c: bool(c["lam"])),
+        Promise("stable", "the cross-entropy computed stably (classes 1000 apart)",
+                lambda c: np.max(np.abs(c["params"]["b"])) >= 500),
+    )
+
     def run(self, functions, case):
         (f,) = functions
         if case["lam"] is None:
@@ -87,7 +149,14 @@ class SoftmaxRegressionLossGrad(Exercise):
                "a factor 2 in the L2 term (2 * lam * W instead of lam * W)":
                _softmax_regression(*args, factor=2.0),
                "the penalty divided by N": _softmax_regression(*args, factor=1 / case["N"])}
-        return {name: {"loss": v[0], "grads": v[1]} for name, v in out.items()}
+        out = {name: {"loss": v[0], "grads": v[1]} for name, v in out.items()}
+        loss, grads = _softmax_regression(*args)
+        penalty = loss - losses.softmax_cross_entropy(
+            case["X"] @ case["params"]["W"] + case["params"]["b"], case["y"])[0]
+        logits = case["X"] @ case["params"]["W"] + case["params"]["b"]
+        out.update(with_loss({"loss": loss, "grads": grads},
+                             epsilon_in_log(softmax_log_q(logits, case["y"]), extra=penalty)))
+        return out
 
 
 EXERCISES = (SoftmaxRegressionLossGrad(),)
