@@ -1520,18 +1520,6 @@ def softmax_loss_grad_log_epsilon(W, X, y):
     return float(loss), X.T @ G / N
 
 
-def softmax_cross_entropy_log_epsilon(logits, y):
-    """Mistake: -log(P[y] + 1e-7) instead of log-sum-exp."""
-    import numpy as np
-    N = logits.shape[0]
-    E = np.exp(logits - logits.max(axis=1, keepdims=True))
-    P = E / E.sum(axis=1, keepdims=True)
-    loss = -np.mean(np.log(P[np.arange(N), y] + 1e-7))
-    d = P.copy()
-    d[np.arange(N), y] -= 1
-    return float(loss), d / N
-
-
 def regularized_logistic_log_epsilon(w, X, t, lam, penalty):
     """Mistake: log(p + 1e-8) and log(1 - p + 1e-8) in the data term."""
     import numpy as np
@@ -1744,18 +1732,6 @@ def regularized_logistic_naive_log(w, X, t, lam, penalty):
     return float(loss), dw
 
 
-def softmax_cross_entropy_unshifted(logits, y):
-    """Mistake: exp(logits) without the row maximum: inf/inf = NaN at logits of 1000."""
-    import numpy as np
-    N = logits.shape[0]
-    E = np.exp(logits)
-    P = E / E.sum(axis=1, keepdims=True)
-    loss = -np.mean(np.log(P[np.arange(N), y]))
-    d = P.copy()
-    d[np.arange(N), y] -= 1
-    return float(loss), d / N
-
-
 def softmax_regression_no_default(params, X, y, lam):
     """Mistake: lam without its default 0.0: a call without lam fails."""
     import numpy as np
@@ -1949,8 +1925,6 @@ mistake("logistic_loss_grad", diagnosis=EPS, hidden_only=True)(
     logistic_loss_grad_log_clipped)
 mistake("softmax_loss_grad", diagnosis=EPS, hidden_only=True)(
     softmax_loss_grad_log_epsilon)
-mistake("softmax_cross_entropy", diagnosis=EPS)(
-    softmax_cross_entropy_log_epsilon)
 mistake("regularized_logistic_loss_grad", diagnosis=EPS, hidden_only=True)(
     regularized_logistic_log_epsilon)
 mistake("softmax_regression_loss_grad", diagnosis=EPS, hidden_only=True)(
@@ -1975,7 +1949,6 @@ mistake("lr_annealing")(lr_annealing_one_based)
 mistake("lr_step_decay")(lr_step_decay_one_based)
 mistake("regularized_logistic_loss_grad", diagnosis="NaN/inf", hidden_only=True)(
     regularized_logistic_naive_log)
-mistake("softmax_cross_entropy", diagnosis="NaN")(softmax_cross_entropy_unshifted)
 mistake("softmax_regression_loss_grad", diagnosis="TypeError")(softmax_regression_no_default)
 mistake("softmax_regression_loss_grad", diagnosis="NaN/inf", hidden_only=True)(
     softmax_regression_log_of_softmax)

@@ -184,7 +184,7 @@ def test_every_graded_loss_offers_the_epsilon_variant():
     variants (on a case where the true class is far below, they are ordinary ones)."""
     from checker.diagnose import EPSILON_IN_LOG
     from checker.lessons import EXERCISES, cases_for
-    losses = ("logistic_loss_grad", "softmax_loss_grad", "softmax_cross_entropy",
+    losses = ("logistic_loss_grad", "softmax_loss_grad",
               "regularized_logistic_loss_grad", "softmax_regression_loss_grad",
               "two_layer_loss_grad")
     for name in losses:

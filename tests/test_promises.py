@@ -131,10 +131,6 @@ BREAKERS = {
     ("regularized_logistic_loss_grad", "stable"): named("regularized_logistic_naive_log"),
     ("regularized_logistic_loss_grad", "unchanged"):
         changes_input("regularized_logistic_loss_grad", 0),
-    ("softmax_cross_entropy", "random"): named("softmax_cross_entropy_no_mean"),
-    ("softmax_cross_entropy", "shifted"): named("softmax_cross_entropy_unshifted"),
-    ("softmax_cross_entropy", "far_below"): named("softmax_cross_entropy_log_of_softmax"),
-    ("softmax_cross_entropy", "unchanged"): changes_input("softmax_cross_entropy", 0),
     ("softmax_regression_loss_grad", "default"): named("softmax_regression_no_default"),
     ("softmax_regression_loss_grad", "penalised"):
         named("softmax_regression_no_penalty_gradient"),
