@@ -1298,6 +1298,143 @@ def early_stopping_gd_first_rise(loss_grad, w0, X, t, X_hold, t_hold, eta, epoch
     return w, hold
 
 
+
+def early_stopping_gd_no_start_loss(loss_grad, w0, X, t, X_hold, t_hold, eta, epochs,
+        batch_size, patience, rng):
+    """Mistake: the hold-out loss of w0 is the first best but is not recorded: the list
+    starts with the loss after the first epoch."""
+    import numpy as np
+    w = np.array(w0, dtype=float)
+    best_loss, best_w, waited = loss_grad(w, X_hold, t_hold)[0], w.copy(), 0
+    hold = []
+    for _ in range(epochs):
+        order = rng.permutation(len(t))
+        for start in range(0, len(t), batch_size):
+            idx = order[start:start + batch_size]
+            w = w - eta * loss_grad(w, X[idx], t[idx])[1]
+        hold.append(loss_grad(w, X_hold, t_hold)[0])
+        if hold[-1] < best_loss:
+            best_loss, best_w, waited = hold[-1], w.copy(), 0
+        else:
+            waited += 1
+            if waited == patience:
+                break
+    return best_w, hold
+
+
+def early_stopping_gd_not_shuffled(loss_grad, w0, X, t, X_hold, t_hold, eta, epochs,
+        batch_size, patience, rng):
+    """Mistake: the minibatches taken in the stored order every epoch (rng never used)."""
+    import numpy as np
+    w = np.array(w0, dtype=float)
+    hold = [loss_grad(w, X_hold, t_hold)[0]]
+    best_loss, best_w, waited = hold[0], w.copy(), 0
+    for _ in range(epochs):
+        for start in range(0, len(t), batch_size):
+            idx = np.arange(start, min(start + batch_size, len(t)))
+            w = w - eta * loss_grad(w, X[idx], t[idx])[1]
+        hold.append(loss_grad(w, X_hold, t_hold)[0])
+        if hold[-1] < best_loss:
+            best_loss, best_w, waited = hold[-1], w.copy(), 0
+        else:
+            waited += 1
+            if waited == patience:
+                break
+    return best_w, hold
+
+
+def early_stopping_gd_drops_last(loss_grad, w0, X, t, X_hold, t_hold, eta, epochs,
+        batch_size, patience, rng):
+    """Mistake: range(0, N - batch_size + 1, batch_size): the last, shorter minibatch is
+    never used when batch_size does not divide N."""
+    import numpy as np
+    w = np.array(w0, dtype=float)
+    hold = [loss_grad(w, X_hold, t_hold)[0]]
+    best_loss, best_w, waited = hold[0], w.copy(), 0
+    for _ in range(epochs):
+        order = rng.permutation(len(t))
+        for start in range(0, len(t) - batch_size + 1, batch_size):
+            idx = order[start:start + batch_size]
+            w = w - eta * loss_grad(w, X[idx], t[idx])[1]
+        hold.append(loss_grad(w, X_hold, t_hold)[0])
+        if hold[-1] < best_loss:
+            best_loss, best_w, waited = hold[-1], w.copy(), 0
+        else:
+            waited += 1
+            if waited == patience:
+                break
+    return best_w, hold
+
+
+def early_stopping_gd_patience_plus_one(loss_grad, w0, X, t, X_hold, t_hold, eta, epochs,
+        batch_size, patience, rng):
+    """Mistake: waited > patience: one evaluation without a new best too many before
+    stopping."""
+    import numpy as np
+    w = np.array(w0, dtype=float)
+    hold = [loss_grad(w, X_hold, t_hold)[0]]
+    best_loss, best_w, waited = hold[0], w.copy(), 0
+    for _ in range(epochs):
+        order = rng.permutation(len(t))
+        for start in range(0, len(t), batch_size):
+            idx = order[start:start + batch_size]
+            w = w - eta * loss_grad(w, X[idx], t[idx])[1]
+        hold.append(loss_grad(w, X_hold, t_hold)[0])
+        if hold[-1] < best_loss:
+            best_loss, best_w, waited = hold[-1], w.copy(), 0
+        else:
+            waited += 1
+            if waited > patience:
+                break
+    return best_w, hold
+
+
+def early_stopping_gd_one_epoch_short(loss_grad, w0, X, t, X_hold, t_hold, eta, epochs,
+        batch_size, patience, rng):
+    """Mistake: epochs counted from 1 with range(1, epochs): one epoch too few when the
+    loop does not stop early."""
+    import numpy as np
+    w = np.array(w0, dtype=float)
+    hold = [loss_grad(w, X_hold, t_hold)[0]]
+    best_loss, best_w, waited = hold[0], w.copy(), 0
+    for epoch in range(1, epochs):
+        order = rng.permutation(len(t))
+        for start in range(0, len(t), batch_size):
+            idx = order[start:start + batch_size]
+            w = w - eta * loss_grad(w, X[idx], t[idx])[1]
+        hold.append(loss_grad(w, X_hold, t_hold)[0])
+        if hold[-1] < best_loss:
+            best_loss, best_w, waited = hold[-1], w.copy(), 0
+        else:
+            waited += 1
+            if waited == patience:
+                break
+    return best_w, hold
+
+
+def early_stopping_gd_updates_w0(loss_grad, w0, X, t, X_hold, t_hold, eta, epochs,
+        batch_size, patience, rng):
+    """Mistake: w = np.asarray(w0) (no copy of a float array) and w -= ...: the results
+    are right, but the caller's w0 is changed."""
+    import numpy as np
+    w = np.asarray(w0, dtype=float)
+    hold = [loss_grad(w, X_hold, t_hold)[0]]
+    best_loss, best_w, waited = hold[0], w.copy(), 0
+    for _ in range(epochs):
+        order = rng.permutation(len(t))
+        for start in range(0, len(t), batch_size):
+            idx = order[start:start + batch_size]
+            w -= eta * loss_grad(w, X[idx], t[idx])[1]
+        hold.append(loss_grad(w, X_hold, t_hold)[0])
+        if hold[-1] < best_loss:
+            best_loss, best_w, waited = hold[-1], w.copy(), 0
+        else:
+            waited += 1
+            if waited == patience:
+                break
+    return best_w, hold
+
+
 # ---- mlp_loss_grad
 
 def mlp_loss_grad_act_on_output(params, X, y, dense, activation, loss, weight_decay=0.0):
@@ -1424,6 +1561,127 @@ def mlp_loss_grad_no_mean(params, X, y, dense, activation, loss, weight_decay=0.
     return float(value), grads
 
 
+
+def mlp_loss_grad_two_layers(params, X, y, dense, activation, loss, weight_decay=0.0):
+    """Mistake: notebook 1's two-layer network written out (W1, b1, W2, b2): right for
+    two layers only."""
+    forward, backward = dense
+    act_forward, act_backward = activation
+    z1, cache1 = forward(X, params["W1"], params["b1"])
+    h1, act_cache = act_forward(z1)
+    logits, cache2 = forward(h1, params["W2"], params["b2"])
+    value, d = loss(logits, y)
+    dh1, dW2, db2 = backward(d, cache2)
+    dX, dW1, db1 = backward(act_backward(dh1, act_cache), cache1)
+    grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+    for key in ("W1", "W2"):
+        value = value + 0.5 * weight_decay * (params[key] ** 2).sum()
+        grads[key] = grads[key] + weight_decay * params[key]
+    return float(value), grads
+
+
+def mlp_loss_grad_own_relu(params, X, y, dense, activation, loss, weight_decay=0.0):
+    """Mistake: ReLU written in place of the activation it is given (np.maximum(z, 0) and
+    its mask): right for ReLU networks only."""
+    import numpy as np
+    forward, backward = dense
+    n = sum(1 for key in params if key.startswith("W"))
+    h, caches = X, []
+    for i in range(1, n + 1):
+        h, cache = forward(h, params["W%d" % i], params["b%d" % i])
+        caches.append([cache])
+        if i < n:
+            caches[-1].append(h)
+            h = np.maximum(h, 0)
+    value, d = loss(h, y)
+    grads = {}
+    for i in range(n, 0, -1):
+        if i < n:
+            d = d * (caches[i - 1][1] > 0)
+        d, grads["W%d" % i], grads["b%d" % i] = backward(d, caches[i - 1][0])
+    for key in grads:
+        if key.startswith("W"):
+            value = value + 0.5 * weight_decay * (params[key] ** 2).sum()
+            grads[key] = grads[key] + weight_decay * params[key]
+    return float(value), grads
+
+
+def mlp_loss_grad_no_default(params, X, y, dense, activation, loss, weight_decay):
+    """Mistake: weight_decay without its default 0.0: a call without it fails."""
+    forward, backward = dense
+    act_forward, act_backward = activation
+    n = sum(1 for key in params if key.startswith("W"))
+    h, caches = X, []
+    for i in range(1, n + 1):
+        h, cache = forward(h, params["W%d" % i], params["b%d" % i])
+        caches.append([cache])
+        if i < n:
+            h, act_cache = act_forward(h)
+            caches[-1].append(act_cache)
+    value, d = loss(h, y)
+    grads = {}
+    for i in range(n, 0, -1):
+        if i < n:
+            d = act_backward(d, caches[i - 1][1])
+        d, grads["W%d" % i], grads["b%d" % i] = backward(d, caches[i - 1][0])
+    for key in grads:
+        if key.startswith("W"):
+            value = value + 0.5 * weight_decay * (params[key] ** 2).sum()
+            grads[key] = grads[key] + weight_decay * params[key]
+    return float(value), grads
+
+
+def mlp_loss_grad_d_keys(params, X, y, dense, activation, loss, weight_decay=0.0):
+    """Mistake: the gradients keyed "dW1", "db1", ... (CS231n's local names), not like
+    params."""
+    forward, backward = dense
+    act_forward, act_backward = activation
+    n = sum(1 for key in params if key.startswith("W"))
+    h, caches = X, []
+    for i in range(1, n + 1):
+        h, cache = forward(h, params["W%d" % i], params["b%d" % i])
+        caches.append([cache])
+        if i < n:
+            h, act_cache = act_forward(h)
+            caches[-1].append(act_cache)
+    value, d = loss(h, y)
+    grads = {}
+    for i in range(n, 0, -1):
+        if i < n:
+            d = act_backward(d, caches[i - 1][1])
+        d, grads["dW%d" % i], grads["db%d" % i] = backward(d, caches[i - 1][0])
+    for i in range(1, n + 1):
+        value = value + 0.5 * weight_decay * (params["W%d" % i] ** 2).sum()
+        grads["dW%d" % i] = grads["dW%d" % i] + weight_decay * params["W%d" % i]
+    return float(value), grads
+
+
+def mlp_loss_grad_caches_in_params(params, X, y, dense, activation, loss, weight_decay=0.0):
+    """Mistake: the forward caches kept in the params dict ("cache1", ...): the results
+    are right, but the caller's params gain keys."""
+    forward, backward = dense
+    act_forward, act_backward = activation
+    n = sum(1 for key in params if key.startswith("W"))
+    h = X
+    for i in range(1, n + 1):
+        h, cache = forward(h, params["W%d" % i], params["b%d" % i])
+        params["cache%d" % i] = [cache]
+        if i < n:
+            h, act_cache = act_forward(h)
+            params["cache%d" % i].append(act_cache)
+    value, d = loss(h, y)
+    grads = {}
+    for i in range(n, 0, -1):
+        if i < n:
+            d = act_backward(d, params["cache%d" % i][1])
+        d, grads["W%d" % i], grads["b%d" % i] = backward(d, params["cache%d" % i][0])
+    for key in grads:
+        if key.startswith("W"):
+            value = value + 0.5 * weight_decay * (params[key] ** 2).sum()
+            grads[key] = grads[key] + weight_decay * params[key]
+    return float(value), grads
+
+
 # ---- train_epoch
 
 def train_epoch_not_shuffled(params, X, y, loss_grad, update, configs, batch_size, rng):
@@ -1484,6 +1742,25 @@ def train_epoch_loss_after_update(params, X, y, loss_grad, update, configs, batc
             params[key], configs[key] = update(params[key], grads[key], configs[key])
         losses.append(loss_grad(params, X[idx], y[idx])[0])
     return params, losses
+
+
+def train_epoch_weights_only(params, X, y, loss_grad, update, configs, batch_size, rng):
+    """Mistake: only the weights updated (keys starting with "W"), as for weight decay:
+    the biases stay where they started."""
+    params = dict(params)
+    order = rng.permutation(len(y))
+    losses = []
+    for start in range(0, len(y), batch_size):
+        idx = order[start:start + batch_size]
+        loss, grads = loss_grad(params, X[idx], y[idx])
+        losses.append(loss)
+        for key in params:
+            if key.startswith("W"):
+                params[key], configs[key] = update(params[key], grads[key], configs[key])
+    return params, losses
+
+
+
 # ---- epsilon inside the log (issue 15 item 7): the tip "add a small epsilon (1e-7) inside
 # the log" gives a loss off by up to ~1e-4 for confident predictions, and by far more where
 # the true class has a tiny probability
@@ -1788,6 +2065,11 @@ def identity_forward_alias(x):
     return x, None
 
 
+def identity_backward_alias(dout, cache):
+    """Mistake: returns dout itself: a later in-place change of dout changes dx."""
+    return dout
+
+
 def mse_softmax_unshifted(logits, y):
     """Mistake: exp(logits) without the row maximum: inf/inf = NaN at logits of 1000."""
     import numpy as np
@@ -1853,6 +2135,15 @@ mistake("early_stopping_gd", diagnosis="previous evaluation only")(early_stoppin
 mistake("early_stopping_gd", diagnosis="never set inside the loop")(early_stopping_gd_never_set)
 mistake("early_stopping_gd", diagnosis="last epoch returned")(early_stopping_gd_last_weights)
 mistake("early_stopping_gd")(early_stopping_gd_first_rise)
+mistake("early_stopping_gd")(early_stopping_gd_no_start_loss)
+mistake("early_stopping_gd")(early_stopping_gd_not_shuffled)
+mistake("early_stopping_gd", diagnosis="shorter minibatch dropped", hidden_only=True)(
+    early_stopping_gd_drops_last)
+mistake("early_stopping_gd")(early_stopping_gd_patience_plus_one)
+mistake("early_stopping_gd", diagnosis="one epoch too few", hidden_only=True)(
+    early_stopping_gd_one_epoch_short)
+mistake("early_stopping_gd", diagnosis="changed its input w0 in place", hidden_only=True)(
+    early_stopping_gd_updates_w0)
 mistake("regularized_logistic_loss_grad", diagnosis="missing regularisation term")(
     regularized_logistic_no_penalty_gradient)
 mistake("regularized_logistic_loss_grad", diagnosis="bias w[0] penalised")(
@@ -1911,10 +2202,17 @@ mistake("mlp_loss_grad", diagnosis="backward pass skipped")(mlp_loss_grad_no_act
 mistake("mlp_loss_grad", diagnosis="biases decayed too")(mlp_loss_grad_decays_biases)
 mistake("mlp_loss_grad", diagnosis="missing from the loss")(mlp_loss_grad_no_decay_in_loss)
 mistake("mlp_loss_grad", diagnosis="missing 1/N")(mlp_loss_grad_no_mean)
+mistake("mlp_loss_grad")(mlp_loss_grad_two_layers)
+mistake("mlp_loss_grad", diagnosis="ReLU written in place")(mlp_loss_grad_own_relu)
+mistake("mlp_loss_grad", diagnosis="TypeError")(mlp_loss_grad_no_default)
+mistake("mlp_loss_grad", diagnosis="keys are wrong")(mlp_loss_grad_d_keys)
+mistake("mlp_loss_grad", diagnosis="changed its input params in place", hidden_only=True)(
+    mlp_loss_grad_caches_in_params)
 mistake("train_epoch", diagnosis="not shuffled")(train_epoch_not_shuffled)
 mistake("train_epoch", diagnosis="shorter minibatch dropped")(train_epoch_drops_last)
 mistake("train_epoch", diagnosis="not kept between steps")(train_epoch_forgets_state)
 mistake("train_epoch")(train_epoch_loss_after_update)
+mistake("train_epoch", diagnosis="only the weights updated")(train_epoch_weights_only)
 # issue 15: epsilon inside the log (item 7), and mistakes that break one promise of an
 # exercise's text (item 6). hidden_only=True: the visible check may pass the mistake (for
 # some seeds or all); the hidden cases (an edge case the text promises) reject it, and its
@@ -1960,5 +2258,7 @@ mistake("leaky_relu", diagnosis="left branch's: 0.01", replaces="leaky_relu_back
         hidden_only=True)(leaky_relu_backward_right_branch)
 mistake("identity", diagnosis="an alias", replaces="identity_forward", hidden_only=True)(
     identity_forward_alias)
+mistake("identity", diagnosis="an alias", replaces="identity_backward", hidden_only=True)(
+    identity_backward_alias)
 mistake("mse_softmax", diagnosis="NaN")(mse_softmax_unshifted)
 mistake("sgd", diagnosis="changed the w it was given in place", hidden_only=True)(sgd_in_place)

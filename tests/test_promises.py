@@ -141,6 +141,7 @@ BREAKERS = {
     ("relu", "kink"): named("relu_backward_right_branch"),
     ("leaky_relu", "kink"): named("leaky_relu_backward_right_branch"),
     ("identity", "copy"): named("identity_forward_alias"),
+    ("identity", "copy_dout"): named("identity_backward_alias"),
     ("mse_softmax", "random"): named("mse_softmax_diagonal"),
     ("mse_softmax", "extreme"): named("mse_softmax_unshifted"),
     ("mse_softmax", "unchanged"): changes_input("mse_softmax", 0),
@@ -149,6 +150,28 @@ BREAKERS = {
     ("xavier_init", "variance"): named("xavier_init_variance_as_limit"),
     ("weight_decay", "decay"): named("add_weight_decay_biases_too"),
     ("weight_decay", "new"): named("add_weight_decay_in_place"),
+    ("early_stopping_gd", "start"): named("early_stopping_gd_no_start_loss"),
+    ("early_stopping_gd", "shuffled"): named("early_stopping_gd_not_shuffled"),
+    ("early_stopping_gd", "shorter"): named("early_stopping_gd_drops_last"),
+    ("early_stopping_gd", "best"): named("early_stopping_gd_previous_only"),
+    ("early_stopping_gd", "kept"): named("early_stopping_gd_last_weights"),
+    ("early_stopping_gd", "patience"): named("early_stopping_gd_patience_plus_one"),
+    ("early_stopping_gd", "epochs"): named("early_stopping_gd_one_epoch_short"),
+    ("early_stopping_gd", "unchanged"): named("early_stopping_gd_updates_w0"),
+    ("mlp_loss_grad", "values"): named("mlp_loss_grad_no_mean"),
+    ("mlp_loss_grad", "layers"): named("mlp_loss_grad_two_layers"),
+    ("mlp_loss_grad", "linear_output"): named("mlp_loss_grad_act_on_output"),
+    ("mlp_loss_grad", "reverse"): named("mlp_loss_grad_no_act_backward"),
+    ("mlp_loss_grad", "given"): named("mlp_loss_grad_own_relu"),
+    ("mlp_loss_grad", "decay"): named("mlp_loss_grad_decays_biases"),
+    ("mlp_loss_grad", "default"): named("mlp_loss_grad_no_default"),
+    ("mlp_loss_grad", "keys"): named("mlp_loss_grad_d_keys"),
+    ("mlp_loss_grad", "unchanged"): named("mlp_loss_grad_caches_in_params"),
+    ("train_epoch", "shuffled"): named("train_epoch_not_shuffled"),
+    ("train_epoch", "shorter"): named("train_epoch_drops_last"),
+    ("train_epoch", "losses"): named("train_epoch_loss_after_update"),
+    ("train_epoch", "every"): named("train_epoch_weights_only"),
+    ("train_epoch", "state"): named("train_epoch_forgets_state"),
 }
 for _layer in LAYERS:
     BREAKERS[(_layer, "values")] = mistakes.as_student_functions(mistakes.MISTAKES[_layer][0])
@@ -238,8 +261,9 @@ def test_promises_that_only_the_hidden_cases_check_name_their_mistake():
     found = _hidden_only_promises()
     assert {(n, p.key) for n, p, _ in found} >= {
         ("sigmoid_layer", "extreme"), ("relu", "kink"), ("leaky_relu", "kink"),
-        ("identity", "copy"), ("softmax_loss_grad", "unchanged"),
-        ("logistic_loss_grad", "unchanged")}
+        ("identity", "copy"), ("identity", "copy_dout"), ("softmax_loss_grad", "unchanged"),
+        ("logistic_loss_grad", "unchanged"), ("early_stopping_gd", "epochs"),
+        ("early_stopping_gd", "unchanged"), ("mlp_loss_grad", "unchanged")}
     for name, promise, m in found:
         for seed in SEEDS:
             cases = cases_for(name, seed, True)

@@ -4,7 +4,7 @@ descent with early stopping that keeps the best hold-out weights (``early_stoppi
 import numpy as np
 
 from checker.cases import case, dims, with_bias_column
-from checker.exercise import Exercise, Promise
+from checker.exercise import Exercise, Promise, watches
 from checker.runner import Malformed, call, unpack
 from helpers import activations, linear, training
 
@@ -146,14 +146,21 @@ class LogisticPredict(Exercise):
 
 
 def _early_stopping_run(loss_grad, w0, X, t, X_hold, t_hold, eta, epochs, batch_size,
-                        patience, rng, *, compare="best", keep="best"):
-    """(kept weights, hold-out losses) of mini-batch GD with early stopping; ``compare``
-    ("best" or "previous") and ``keep`` ("best", "last" or "start") make the mistakes."""
+                        patience, rng, *, compare="best", keep="best", drop_last=False,
+                        extra_wait=0, epochs_short=0, shuffle=True):
+    """(kept weights, hold-out losses) of mini-batch GD with early stopping; the knobs
+    (``compare`` "best" or "previous", ``keep`` "best", "last" or "start", ``drop_last``,
+    ``extra_wait``, ``epochs_short``, ``shuffle``) make the mistakes."""
     w = np.array(w0, dtype=np.float64, copy=True)
     hold = [loss_grad(w, X_hold, t_hold)[0]]
     best, best_w, bad = hold[0], w.copy(), 0
-    for _ in range(epochs):
-        for idx in training.minibatches(len(t), batch_size, rng):
+    N = len(t)
+    for _ in range(epochs - epochs_short):
+        batches = training.minibatches(N, batch_size, rng) if shuffle else \
+            (np.arange(N)[start:start + batch_size] for start in range(0, N, batch_size))
+        for idx in batches:
+            if drop_last and len(idx) < batch_size:
+                continue
             w = w - eta * loss_grad(w, X[idx], t[idx])[1]
         hold.append(loss_grad(w, X_hold, t_hold)[0])
         reference = best if compare == "best" else hold[-2]
@@ -162,7 +169,7 @@ def _early_stopping_run(loss_grad, w0, X, t, X_hold, t_hold, eta, epochs, batch_
             best_w = w.copy()
         else:
             bad += 1
-        if bad >= patience:
+        if bad >= patience + extra_wait:
             break
     kept = {"best": best_w, "last": w, "start": np.array(w0, dtype=np.float64)}[keep]
     return kept, np.array(hold)
@@ -172,7 +179,9 @@ class EarlyStoppingGd(Exercise):
     """``early_stopping_gd(loss_grad, w0, X, t, X_hold, t_hold, eta, epochs, batch_size,
     patience, rng) -> (w_best, hold_losses)``: mini-batch GD with a constant step; the
     hold-out loss after every epoch (and of w0 first); stop after ``patience`` evaluations
-    without a new best; return the BEST weights, not the last."""
+    without a new best; return the BEST weights, not the last. The hidden check adds a
+    minibatch size that does not divide N (with w0 watched for in-place changes), a full
+    batch, and a patience longer than the epochs (the loop runs every epoch)."""
     name = "early_stopping_gd"
     functions = ("early_stopping_gd",)
     references = ("helpers.training.train", "helpers.training.EarlyStopping")
@@ -186,22 +195,32 @@ class EarlyStoppingGd(Exercise):
              "the loop (the best weights saved under another name?)": {"keep": "start"},
              "the weights of the last epoch returned, not the best ones": {"keep": "last"}}
 
-    def _problem(self, rng):
+    #: more mistakes (the knobs above choose the problems: each of them changes the weights
+    #: of every problem drawn; a mistake is named only where it changes them)
+    more_knobs = {"the last, shorter minibatch dropped (range(0, N - batch_size + 1, "
+                  "batch_size)): every example is used once per epoch": {"drop_last": True},
+                  "one evaluation too many before stopping: stop as soon as `patience` "
+                  "evaluations in a row brought no new best": {"extra_wait": 1},
+                  "one epoch too few (range(1, epochs)?): without an early stop the loop runs "
+                  "`epochs` epochs": {"epochs_short": 1},
+                  "the minibatches not shuffled: take order = rng.permutation(N) at the start "
+                  "of each epoch": {"shuffle": False}}
+
+    def _problem(self, rng, batch=None, label=""):
         """A small noisy logistic problem and settings on which early stopping stops
-        before the last epoch and every mistake gives other weights than the answer."""
+        before the last epoch and every mistake gives other weights than the answer;
+        ``batch(N)``: the minibatch size for N examples (default a random 3..6)."""
         for _ in range(500):
             D = int(rng.integers(3, 6))
             N, N_hold = int(rng.integers(14, 24)), int(rng.integers(10, 16))
-            w_true = rng.normal(0, 1.5, size=D)
-            X, X_hold = with_bias_column(rng, N, D), with_bias_column(rng, N_hold, D)
-            flip = lambda Z: (rng.random(len(Z)) < 0.2)
-            t = ((X @ w_true > 0) ^ flip(X)).astype(np.float64)
-            t_hold = ((X_hold @ w_true > 0) ^ flip(X_hold)).astype(np.float64)
-            c = case(f"N={N}, D={D}, hold-out {N_hold}", N=N, w0=rng.normal(0, 0.1, size=D),
-                     X=X, t=t, X_hold=X_hold, t_hold=t_hold,
+            X, X_hold, t, t_hold = self._data(rng, D, N, N_hold)
+            c = case(f"N={N}, D={D}, hold-out {N_hold}{label}", N=N,
+                     w0=rng.normal(0, 0.1, size=D), X=X, t=t, X_hold=X_hold, t_hold=t_hold,
                      eta=float(rng.uniform(1.0, 4.0)), epochs=int(rng.integers(25, 40)),
                      batch_size=int(rng.integers(3, 7)), patience=int(rng.integers(2, 5)),
                      seed=int(rng.integers(0, 2**31)))
+            if batch is not None:
+                c["batch_size"] = batch(N)
             w, hold = self._run(_early_stopping_run, c)
             stops_early = len(hold) < c["epochs"] + 1
             if stops_early and all(
@@ -212,8 +231,67 @@ class EarlyStoppingGd(Exercise):
                 return c
         raise RuntimeError("could not draw an early-stopping problem")  # pragma: no cover
 
+    @staticmethod
+    def _data(rng, D, N, N_hold):
+        """Inputs with a bias column, labels of a random hyperplane with 20% flipped."""
+        w_true = rng.normal(0, 1.5, size=D)
+        X, X_hold = with_bias_column(rng, N, D), with_bias_column(rng, N_hold, D)
+        flip = lambda Z: (rng.random(len(Z)) < 0.2)
+        t = ((X @ w_true > 0) ^ flip(X)).astype(np.float64)
+        t_hold = ((X_hold @ w_true > 0) ^ flip(X_hold)).astype(np.float64)
+        return X, X_hold, t, t_hold
+
     def cases(self, rng):
         return [self._problem(rng) for _ in range(3)]
+
+    def hidden_cases(self, rng):
+        """A minibatch size that does not divide N, with w0 watched (the text: never change
+        w0); one batch of all N examples; a patience longer than the epochs."""
+        def not_dividing(N):
+            return int(rng.choice([b for b in range(3, 8) if N % b]))
+        short = self._problem(rng, not_dividing, ", the last minibatch shorter, w0 watched")
+        short["unchanged"] = ("w0",)
+        return [short, self._problem(rng, lambda N: N, ", a full batch (batch_size = N)"),
+                self._never_stopping(rng)]
+
+    def _never_stopping(self, rng):
+        """A patience longer than the epochs: the loop runs every epoch, and the last one
+        gives the best hold-out loss (so that one epoch too few keeps other weights)."""
+        for _ in range(500):
+            D = int(rng.integers(3, 6))
+            N, N_hold = int(rng.integers(14, 24)), int(rng.integers(10, 16))
+            X, X_hold, t, t_hold = self._data(rng, D, N, N_hold)
+            epochs = int(rng.integers(4, 9))
+            c = case(f"N={N}, D={D}, hold-out {N_hold}, a patience longer than the epochs",
+                     N=N, w0=rng.normal(0, 0.1, size=D), X=X, t=t, X_hold=X_hold,
+                     t_hold=t_hold, eta=float(rng.uniform(0.3, 1.0)), epochs=epochs,
+                     batch_size=int(rng.integers(3, 7)),
+                     patience=epochs + int(rng.integers(1, 4)), seed=int(rng.integers(0, 2**31)))
+            w, hold = self._run(_early_stopping_run, c)
+            short, _ = self._run(_early_stopping_run, c, epochs_short=1)
+            if np.argmin(hold) == len(hold) - 1 and not np.allclose(short, w, rtol=1e-3):
+                c["label"] += (f", eta={c['eta']:.3g}, batch_size={c['batch_size']}, "
+                               f"patience={c['patience']}, {epochs} epochs")
+                return c
+        raise RuntimeError("could not draw a problem that never stops")  # pragma: no cover
+
+    promises = (
+        Promise("start", "the hold-out losses start with that of w0, then one per epoch run",
+                lambda c: True),
+        Promise("shuffled", "each epoch's order from rng.permutation(N) of the generator given",
+                lambda c: c["batch_size"] < c["N"]),
+        Promise("shorter", "the last minibatch shorter when batch_size does not divide N",
+                lambda c: c["N"] % c["batch_size"] != 0),
+        Promise("best", "a new best is lower than the best so far, not merely than the "
+                "previous evaluation", lambda c: c["patience"] <= c["epochs"]),
+        Promise("kept", "the best weights returned, not the last ones",
+                lambda c: c["patience"] <= c["epochs"]),
+        Promise("patience", "stop after `patience` evaluations in a row without a new best",
+                lambda c: c["patience"] <= c["epochs"]),
+        Promise("epochs", "at most `epochs` epochs: a patience longer than that never stops "
+                "the loop", lambda c: c["patience"] > c["epochs"]),
+        Promise("unchanged", "w0 never changed", watches("w0")),
+    )
 
     def _run(self, function, case, **knobs):
         rng = np.random.default_rng(case["seed"])
@@ -237,10 +315,16 @@ class EarlyStoppingGd(Exercise):
         return {"w": w, "hold_losses": hold}
 
     def mistakes(self, case):
+        seen = [self._run(_early_stopping_run, case)[0]]
         out = {}
-        for name, knob in self.knobs.items():
+        for name, knob in {**self.knobs, **self.more_knobs}.items():
             w, hold = self._run(_early_stopping_run, case, **knob)
-            out[name] = {"w": w, "hold_losses": hold}
+            # named only where it changes the weights, and (a later one) only where no
+            # mistake named before gives the same weights
+            others = seen if name in self.more_knobs else seen[:1]
+            if not any(np.allclose(w, other, rtol=1e-3) for other in others):
+                out[name] = {"w": w, "hold_losses": hold}
+                seen.append(w)
         return out
 
 

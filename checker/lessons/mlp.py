@@ -296,6 +296,8 @@ class Identity(ActivationLayer):
     def promises(self):
         return super().promises + (
             Promise("copy", "identity_forward returns a copy (no alias of the input)",
+                    lambda c: bool(c.get("alias"))),
+            Promise("copy_dout", "identity_backward returns a copy of dout (no alias)",
                     lambda c: bool(c.get("alias"))),)
 
 
@@ -742,7 +744,9 @@ class MlpLossGrad(Exercise):
     ``activation`` forward/backward pairs, ``loss(logits, y) -> (loss, dlogits)``). The
     check gives it the pack's kernels, so its grade depends on the composition alone (a
     wrong dense layer loses the dense exercise only); the notebook gives it the student's.
-    Judged against the reference and centred finite differences in every parameter."""
+    Judged against the reference and centred finite differences in every parameter; the
+    hidden check adds a single example (N = 1), two classes, and params, X and y watched
+    for in-place changes."""
     name = "mlp_loss_grad"
     functions = ("mlp_loss_grad",)
     references = ("helpers.mlp.MLP", "helpers.mlp.train",
@@ -772,6 +776,50 @@ class MlpLossGrad(Exercise):
                               params=params, X=X, y=labels(rng, N, sizes[-1]),
                               activation=activation, loss=loss, weight_decay=wd))
         return cases
+
+    def hidden_cases(self, rng):
+        """N = 1 and two classes (ReLU, cross-entropy, weight decay; params, X and y
+        watched), and two classes with N > 1 (tanh, MSE, three layers, the default)."""
+        cases = []
+        for activation, loss, n_layers, N, wd, watched in [
+                ("relu", "cross_entropy", 2, 1, float(rng.uniform(0.05, 0.5)),
+                 ("params", "X", "y")),
+                ("tanh", "mse", 3, int(rng.integers(3, 7)), None, ())]:
+            sizes = dims(rng, 3, 6, n_layers) + [2]
+            for _ in range(100):
+                params = _network(rng, sizes)
+                X = rng.normal(size=(N, sizes[0]))
+                if _clear_of_kinks(params, X):
+                    break
+            else:  # pragma: no cover - the gap is tiny against the spread
+                raise RuntimeError("could not draw a network clear of the ReLU kinks")
+            decay = "weight_decay left at its default" if wd is None else f"weight_decay={wd:.3g}"
+            label = f"{activation}, {loss}, {decay}, sizes {sizes}, N={N}" + \
+                (", a single example" if N == 1 else "") + ", two classes" + \
+                (", the inputs watched for in-place changes" if watched else "")
+            cases.append(case(label, N=N, params=params, X=X, y=labels(rng, N, 2),
+                              activation=activation, loss=loss, weight_decay=wd,
+                              **({"unchanged": watched} if watched else {})))
+        return cases
+
+    promises = (
+        Promise("values", "the loss and every gradient against the reference network and "
+                "centred finite differences in every parameter", lambda c: True),
+        Promise("layers", "any number of layers L >= 1 (one to four)",
+                lambda c: _layer_count(c["params"]) != 2),
+        Promise("linear_output", "the last layer linear: its logits go straight into the loss",
+                lambda c: c["activation"] != "identity"),
+        Promise("reverse", "the backward functions in reverse order, through each "
+                "activation's backward", lambda c: _layer_count(c["params"]) >= 2
+                and c["activation"] != "identity"),
+        Promise("given", "built from the functions it is given (every activation)",
+                lambda c: _layer_count(c["params"]) >= 2 and c["activation"] != "relu"),
+        Promise("decay", "the weight decay on the weights only, in the loss and in the "
+                "gradients", lambda c: bool(c["weight_decay"])),
+        Promise("default", "weight_decay=0.0 by default", lambda c: c["weight_decay"] is None),
+        Promise("keys", "grads with exactly the keys and shapes of params", lambda c: True),
+        Promise("unchanged", "params, X and y left as they were", watches("params")),
+    )
 
     @staticmethod
     def settings_of(case):
@@ -811,15 +859,18 @@ class MlpLossGrad(Exercise):
                  {"decay_in_loss": False},
                  "the weight decay missing from the gradients (+ wd * W)":
                  {"decay_in_grad": False}}
+        if settings["activation"] != "relu" and _layer_count(case["params"]) >= 2:
+            knobs["ReLU written in place of the activation given: build the network from the "
+                  "functions passed in (dense, activation, loss)"] = {"activation": "relu"}
         out = {}
         for name, knob in knobs.items():
-            loss, grads = mlp_reference(*args, **settings, **knob)
+            loss, grads = mlp_reference(*args, **{**settings, **knob})
             out[name] = {"loss": loss, "grads": grads}
         return out
 
 
 def _epoch_reference(params, X, y, loss_grad, update, configs, batch_size, rng, *,
-                     shuffle=True, drop_last=False, keep_state=True):
+                     shuffle=True, drop_last=False, keep_state=True, weights_only=False):
     """One epoch as train_epoch's contract says; the knobs make the named mistakes."""
     params = dict(params)
     N = len(y)
@@ -834,6 +885,8 @@ def _epoch_reference(params, X, y, loss_grad, update, configs, batch_size, rng, 
         loss, grads = loss_grad(params, X[idx], y[idx])
         losses_.append(loss)
         for key in params:
+            if weights_only and not key.startswith("W"):
+                continue
             config = configs[key] if keep_state else copy.deepcopy(configs[key])
             params[key], config = update(params[key], grads[key], config)
             if keep_state:
@@ -844,14 +897,16 @@ def _epoch_reference(params, X, y, loss_grad, update, configs, batch_size, rng, 
 class TrainEpoch(Exercise):
     """``train_epoch(params, X, y, loss_grad, update, configs, batch_size, rng) ->
     (params, losses)``: one epoch of shuffled minibatches, checked over two epochs in a
-    row with the same ``configs`` and ``rng`` (the order, the rule's state, the history)."""
+    row with the same ``configs`` and ``rng`` (the order, the rule's state, the history);
+    the hidden check adds minibatches of one example and a last minibatch of one."""
     name = "train_epoch"
     functions = ("train_epoch",)
     references = ("helpers.mlp.train", "helpers.training.train",
                   "helpers.training.minibatches")
     rules = {"momentum": (optim.momentum, {"learning_rate": 0.1, "momentum": 0.9}),
              "sgd": (optim.sgd, {"learning_rate": 0.3}),
-             "adam": (optim.adam, {"learning_rate": 0.02})}
+             "adam": (optim.adam, {"learning_rate": 0.02}),
+             "rmsprop": (optim.rmsprop, {"learning_rate": 0.02})}
 
     def cases(self, rng):
         cases = []
@@ -865,6 +920,36 @@ class TrainEpoch(Exercise):
                               y=labels(rng, N, K), rule=rule, activation=activation,
                               batch_size=batch_size, seed=int(rng.integers(0, 2**31))))
         return cases
+
+    def hidden_cases(self, rng):
+        """batch_size = 1 (RMSProp, ReLU), and a last minibatch of a single example (Adam,
+        LeakyReLU)."""
+        cases = []
+        for rule, activation, batch_size in [("rmsprop", "relu", 1),
+                                             ("adam", "leaky_relu", int(rng.integers(2, 5)))]:
+            D, H, K = dims(rng, 2, 6, 3)
+            N = int(rng.integers(4, 7)) if batch_size == 1 else \
+                batch_size * int(rng.integers(2, 4)) + 1
+            what = "minibatches of one example" if batch_size == 1 else \
+                "the last minibatch a single example"
+            cases.append(case(f"{rule}, {activation} network ({D}, {H}, {K}), N={N}, "
+                              f"batch_size={batch_size} ({what}), two epochs",
+                              N=N, params=_network(rng, (D, H, K)), X=rng.normal(size=(N, D)),
+                              y=labels(rng, N, K), rule=rule, activation=activation,
+                              batch_size=batch_size, seed=int(rng.integers(0, 2**31))))
+        return cases
+
+    promises = (
+        Promise("shuffled", "a fresh order rng.permutation(N) each epoch, from the generator "
+                "given", lambda c: c["batch_size"] < c["N"]),
+        Promise("shorter", "the last minibatch shorter when batch_size does not divide N",
+                lambda c: c["N"] % c["batch_size"] != 0),
+        Promise("losses", "the minibatch losses in order, each that of the batch its "
+                "gradient came from", lambda c: True),
+        Promise("every", "every parameter updated", lambda c: True),
+        Promise("state", "the config the rule returns kept for the next step and epoch",
+                lambda c: c["rule"] != "sgd"),
+    )
 
     def _loss_grad(self, case):
         activation = case["activation"]
@@ -907,7 +992,9 @@ class TrainEpoch(Exercise):
                  "the last, shorter minibatch dropped (range(0, N - batch_size + 1, "
                  "batch_size)): every example is used once per epoch": {"drop_last": True},
                  "the optimizer state not kept between steps: store the config the rule "
-                 "returns in configs[key]": {"keep_state": False}}
+                 "returns in configs[key]": {"keep_state": False},
+                 "only the weights updated: every parameter (the biases too) takes a step":
+                 {"weights_only": True}}
         out = {}
         for name, knob in knobs.items():
             def epoch(*args, knob=knob):
