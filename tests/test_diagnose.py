@@ -181,7 +181,9 @@ def test_an_epsilon_the_judge_accepts_is_never_offered():
 
 def test_every_graded_loss_offers_the_epsilon_variant():
     """Wherever a cross-entropy is graded, the exercise's mistakes include the epsilon
-    variants (on a case where the true class is far below, they are ordinary ones)."""
+    variants (on a case where the true class is far below, they are ordinary ones).
+    Not listed: mse_softmax (no log) and mlp_loss_grad, which is given its loss function
+    (the pack's softmax_cross_entropy in the check) and computes no cross-entropy itself."""
     from checker.diagnose import EPSILON_IN_LOG
     from checker.lessons import EXERCISES, cases_for
     losses = ("logistic_loss_grad", "softmax_loss_grad",
