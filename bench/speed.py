@@ -48,7 +48,7 @@ and ``fraction_of_peak_median`` are the medians over the rounds of the figure wi
 round: when the machine is busy, the best helpers epoch and the best plain epoch can
 come from different rounds, and the best-of figures then mislead. ``targets`` holds, for
 each target of :data:`TARGETS` (helpers / plain <= 0.83, fraction of peak >= 0.65), the
-target, both figures and ``met``, judged on the median. The whole set is measured twice:
+target, both figures and ``met``: both figures meet it. The whole set is measured twice:
 with the default threads (all cores) and the wall clock at the top level of the JSON,
 and with one thread per library (``threadpoolctl``), timed in CPU seconds of this
 process (``time.process_time``), under ``"single_thread"``.
@@ -283,14 +283,18 @@ def _round_median(numerators, denominators):
 
 def targets_met(out):
     """Each of :data:`TARGETS` against this thread setting's figures: the target, the
-    best-of-rounds figure, the median of the per-round figures and ``met`` (judged on
-    the median: the two numbers of a round are measured seconds apart, under the same
-    load)."""
+    best-of-rounds figure (``best``), the median of the per-round figures (``median``),
+    whether each meets the target, and ``met``: both do. On a busy machine one figure
+    can meet a target by luck (the plain loop disturbed in three rounds of five, say);
+    a target counts as met only when the least disturbed epochs and the typical round
+    agree."""
     checks = {}
     for key, (kind, target) in TARGETS.items():
-        median = out[f"{key}_median"]
-        checks[key] = {"target": target, "kind": kind, "best": out[key], "median": median,
-                       "met": median <= target if kind == "at most" else median >= target}
+        best, median = out[key], out[f"{key}_median"]
+        ok = (lambda v: v <= target) if kind == "at most" else (lambda v: v >= target)
+        checks[key] = {"target": target, "kind": kind, "best": best, "median": median,
+                       "best_met": ok(best), "median_met": ok(median),
+                       "met": ok(best) and ok(median)}
     return checks
 
 
@@ -411,7 +415,12 @@ def run(quick=False, output=None, repeats=None, images=None, with_torch=True,
 
 
 def _verdict(check):
-    return "met" if check["met"] else "NOT met"
+    if check["met"]:
+        return "met"
+    if check["best_met"] or check["median_met"]:
+        which = "the median" if check["median_met"] else "best/best"
+        return f"NOT met (only {which} meets it: disturbed rounds)"
+    return "NOT met"
 
 
 def _table_rows(result):
