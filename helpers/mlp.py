@@ -43,18 +43,23 @@ operations takes about as long as helpers' in-place one (its ``np.maximum(., 0)`
 ``np.matmul`` calls (148.4 GFLOP an epoch, :func:`bench.speed.epoch_flops`) and most of
 the rest in the update, which reads the gradient and rewrites the parameters (2.2 MB
 each) once per step in either loop. Hence the floor: in the same interleaved runs the
-11 products alone take 0.73-0.80 of the plain loop's time (``products_over_plain`` in
-``make bench``), and the products plus the flat SGD update 0.82-0.91, so no loop
-making these NumPy calls gets to 0.83 of the plain loop. helpers measures 0.84-1.20 of
-it epoch by epoch, 0.92-1.01 as the median of an interleaved run.
+11 products alone take 0.69-0.80 of the plain loop's time (``products_over_plain`` in
+``make bench``), and the products plus the flat SGD update 0.82-0.91. A loop making these
+NumPy calls could get to 0.83 of the plain loop only if the rest of a step (loss, gather,
+bias, activation and their derivatives, a tenth of it) cost nothing. helpers measures
+0.84-1.20 of the plain loop epoch by epoch, 0.92-1.01 as the median of a run.
 
-With two BLAS threads on this VM (load 6-9 while measured) a step took 147 ms (helpers)
-and 178 ms (plain) of wall-clock time, 97 % of it in the products: each product waits
-until both threads have been scheduled on the shared cores. In the same minutes the 11
-products alone took 11-180 ms a step with two threads and 2-15 ms with one. OpenBLAS
-also rounds the products of layers 1-3 differently with one and two threads (by up to
-5e-7 of the largest entry), so the thread count changes a float32 trajectory (after 200
-Adam steps, max |delta theta| = 0.04); a fixed thread count reproduces it bit for bit.
+With two BLAS threads the products run on both cores and the rest on one. At load 1.7-1.9
+a step took 2087 us in helpers (products 1444, 69 %; update 367, 18 %) and 2068 us in
+the plain loop (products 1390, 67 %; update 349, 17 %), and in ``make bench`` the
+products alone take 0.57-0.58 of the plain loop. When other jobs hold the cores, each
+product waits until both threads have been scheduled: at load 6-9 a step took 147 ms
+(helpers) and 178 ms (plain) of wall-clock time, 97 % of it in the products, and in the
+same minutes the products alone took 11-180 ms a step with two threads and 2-15 ms with
+one. OpenBLAS also rounds the products of layers 1-3 differently with one and two threads
+(by up to 5e-7 of the largest entry), so the thread count changes a float32 trajectory
+(after 200 Adam steps, max |delta theta| = 0.04); a fixed thread count reproduces it bit
+for bit.
 
 The fast path keeps the small things that were measured to pay: the gather uses
 ``np.take(..., mode="clip", out=)`` (``mode="raise"`` with ``out=`` copies through a
