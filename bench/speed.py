@@ -281,6 +281,10 @@ def _round_median(numerators, denominators):
     return statistics.median(a / b for a, b in zip(numerators, denominators))
 
 
+def _meets(value, kind, target):
+    return value <= target if kind == "at most" else value >= target
+
+
 def targets_met(out):
     """Each of :data:`TARGETS` against this thread setting's figures: the target, the
     best-of-rounds figure (``best``), the median of the per-round figures (``median``),
@@ -291,10 +295,10 @@ def targets_met(out):
     checks = {}
     for key, (kind, target) in TARGETS.items():
         best, median = out[key], out[f"{key}_median"]
-        ok = (lambda v: v <= target) if kind == "at most" else (lambda v: v >= target)
+        best_met, median_met = (_meets(v, kind, target) for v in (best, median))
         checks[key] = {"target": target, "kind": kind, "best": best, "median": median,
-                       "best_met": ok(best), "median_met": ok(median),
-                       "met": ok(best) and ok(median)}
+                       "best_met": best_met, "median_met": median_met,
+                       "met": best_met and median_met}
     return checks
 
 
