@@ -11,6 +11,11 @@ What is timed (``python -m bench``; ``--quick`` shrinks every size for the tests
   (:func:`plain_epoch`: float32 NumPy, ``X[order[s:s + 64]]`` per minibatch in the same
   shuffled order as helpers, ``h @ W + b``, ``np.maximum``, ``W -= lr * dW``). It is the
   yardstick for the fast path: ``helpers_over_plain`` = helpers / plain (target <= 0.83).
+- ``products_epoch_s``: the 11 matrix products of every step of that epoch and nothing
+  else (:func:`products_epoch`: the same ``np.matmul`` calls, shapes and ``out=``
+  buffers as helpers' step; no gather, loss, activation or update). Every loop that
+  makes these products takes at least this long: ``products_over_plain`` is the floor
+  under ``helpers_over_plain``.
 - ``sklearn_epoch_s``: ``MLPClassifier`` with the same layers, solver "sgd" without
   momentum, the same batch size, ``alpha=0``, no early stopping, ``max_iter=1`` (one
   epoch; the convergence warning is silenced), on the same float32 data.
@@ -29,19 +34,24 @@ versions of this benchmark did that.) ``plain_fraction_of_peak`` is the same fig
 the plain loop, which performs the same products.
 
 How: ``repeats`` interleaved rounds, each measuring the matmul rate, then one epoch of
-every candidate in turn (helpers SGD, helpers Adam, plain loop, scikit-learn, PyTorch);
+every candidate in turn (helpers SGD, helpers Adam, plain loop, products alone,
+scikit-learn, PyTorch);
 each number is the best over the rounds (the rate is measured once more after the last
 round). The machine is shared and its speed drifts by tens of percent over minutes: the
 minimum is the least disturbed run, and interleaving puts every candidate and the peak
 rate under the same conditions, so that the ratios (``fraction_of_peak``,
 ``helpers_over_plain``, ``adam_over_sgd``, ``speedup_vs_*``) compare like with like
-rather than one quiet minute with a busy one. Every round's seconds are kept
-(``rounds_s``), and ``helpers_over_plain_median`` is the median over the rounds of the
-ratio within a round: when the machine is busy, the best helpers epoch and the best plain
-epoch can come from different rounds, and the two figures then differ. The whole set is measured twice: with the
-default threads (all cores) and the wall clock at the top level of the JSON, and with
-one thread per library, timed in CPU seconds of this process (``time.process_time``),
-under ``"single_thread"``.
+rather than one quiet minute with a busy one. Every round's seconds, matmul rate and
+1-minute load average are kept (``rounds_s``, ``rounds_matmul_gflops``,
+``rounds_loadavg``), and ``helpers_over_plain_median``, ``products_over_plain_median``
+and ``fraction_of_peak_median`` are the medians over the rounds of the figure within a
+round: when the machine is busy, the best helpers epoch and the best plain epoch can
+come from different rounds, and the best-of figures then mislead. ``targets`` holds, for
+each target of :data:`TARGETS` (helpers / plain <= 0.83, fraction of peak >= 0.65), the
+target, both figures and ``met``: both figures meet it. The whole set is measured twice:
+with the default threads (all cores) and the wall clock at the top level of the JSON,
+and with one thread per library (``threadpoolctl``), timed in CPU seconds of this
+process (``time.process_time``), under ``"single_thread"``.
 """
 import argparse
 import json
@@ -58,11 +68,13 @@ import numpy as np
 from helpers import mlp
 
 SIZES = (784, 500, 250, 100, 10)
-FULL = {"images": 60_000, "matmul_n": 2048, "repeats": 4}
+FULL = {"images": 60_000, "matmul_n": 2048, "repeats": 5}
 QUICK = {"images": 640, "matmul_n": 256, "repeats": 1}
 BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
             "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 ROOT = Path(__file__).resolve().parent.parent
+#: The speed targets of issue 19, for each thread setting: key -> (kind, value).
+TARGETS = {"helpers_over_plain": ("at most", 0.83), "fraction_of_peak": ("at least", 0.65)}
 
 
 def epoch_flops(n_images, sizes=SIZES):
@@ -160,6 +172,48 @@ def plain_timer(X, y, sizes=SIZES, batch_size=64, learning_rate=0.01, clock=time
     return epoch
 
 
+def products_epoch(model, n_images, batch_size=64):
+    """The matrix products of one epoch and nothing else: per minibatch (the same sizes
+    as ``mlp.train``'s), the 11 ``np.matmul`` calls of a step of ``model`` (forward
+    ``h @ W``, then ``dW = h.T @ dz`` and, but for the input layer, ``dh = dz @ W.T``)
+    with the shapes, layouts and ``out=`` buffers of ``model``'s own training step. No
+    gather, no bias, activation or loss, no update: the floor under any loop that makes
+    these products."""
+    for start in range(0, n_images, batch_size):
+        buf = model._buf(min(batch_size, n_images - start))
+        h = buf.x
+        for i in range(model.n_layers):
+            np.matmul(h, model._W[i], out=buf.z[i])
+            h = buf.z[i]
+        dz = buf.dlogits
+        for i in range(model.n_layers - 1, -1, -1):
+            h = buf.x if i == 0 else buf.z[i - 1]
+            np.matmul(h.T, dz, out=model._dW[i])
+            if i > 0:
+                np.matmul(dz, model._W[i].T, out=buf.dz[i - 1])
+                dz = buf.dz[i - 1]
+
+
+def products_timer(X, y, sizes=SIZES, batch_size=64, clock=time.perf_counter):
+    """Time one :func:`products_epoch` per call. The weights never change (a product
+    costs the same whatever the values); the inputs are rows of X, every other buffer
+    starts finite."""
+    model = mlp.MLP(sizes, activation="relu", seed=0)
+    rng = np.random.default_rng(0)
+    for n in {min(batch_size, len(X)), len(X) % batch_size} - {0}:
+        buf = model._buf(n)
+        buf.x[...] = X[:n]
+        for a in buf.z + buf.dz:
+            a[...] = 0
+        buf.dlogits[...] = rng.normal(0, 1 / n, buf.dlogits.shape)
+
+    def epoch(r):
+        start = clock()
+        products_epoch(model, len(X), batch_size)
+        return clock() - start
+    return epoch
+
+
 def sklearn_timer(X, y, sizes=SIZES, batch_size=64, learning_rate=0.01,
                   clock=time.perf_counter):
     """Time ``MLPClassifier(solver="sgd", max_iter=1).fit`` (one epoch) per call."""
@@ -222,6 +276,32 @@ def blas_info():
     return info
 
 
+def _round_median(numerators, denominators):
+    """Median over the rounds of numerator / denominator within each round."""
+    return statistics.median(a / b for a, b in zip(numerators, denominators))
+
+
+def _meets(value, kind, target):
+    return value <= target if kind == "at most" else value >= target
+
+
+def targets_met(out):
+    """Each of :data:`TARGETS` against this thread setting's figures: the target, the
+    best-of-rounds figure (``best``), the median of the per-round figures (``median``),
+    whether each meets the target, and ``met``: both do. On a busy machine one figure
+    can meet a target by luck (the plain loop disturbed in three rounds of five, say);
+    a target counts as met only when the least disturbed epochs and the typical round
+    agree."""
+    checks = {}
+    for key, (kind, target) in TARGETS.items():
+        best, median = out[key], out[f"{key}_median"]
+        best_met, median_met = (_meets(v, kind, target) for v in (best, median))
+        checks[key] = {"target": target, "kind": kind, "best": best, "median": median,
+                       "best_met": best_met, "median_met": median_met,
+                       "met": best_met and median_met}
+    return checks
+
+
 def _measure(X, y, rounds, matmul_n, with_torch, clock=time.perf_counter):
     """The epoch timings and the matmul rate, with whatever thread settings are active.
 
@@ -230,32 +310,44 @@ def _measure(X, y, rounds, matmul_n, with_torch, clock=time.perf_counter):
     timers = {"helpers_epoch_s": helpers_timer(X, y, "sgd", 0.01, clock=clock),
               "helpers_adam_epoch_s": helpers_timer(X, y, "adam", 1e-3, clock=clock),
               "plain_epoch_s": plain_timer(X, y, clock=clock),
+              "products_epoch_s": products_timer(X, y, clock=clock),
               "sklearn_epoch_s": sklearn_timer(X, y, clock=clock),
               "torch_epoch_s": torch_timer(X, y, clock=clock) if with_torch else None}
     timers = {k: t for k, t in timers.items() if t is not None}
-    rate = 0.0
+    rates, loads = [], []
     seconds = {k: [] for k in timers}
     for r in range(rounds):
-        rate = max(rate, matmul_gflops(matmul_n, clock=clock))
+        loads.append(os.getloadavg()[0])
+        rates.append(matmul_gflops(matmul_n, clock=clock))
         for name, epoch in timers.items():
             seconds[name].append(epoch(r))
     best = {k: min(v) for k, v in seconds.items()}
     # the rate once more after the last round: the best of all is the machine's peak here
-    rate = max(rate, matmul_gflops(matmul_n, clock=clock))
+    final_rate = matmul_gflops(matmul_n, clock=clock)
     out = {"clock": "cpu" if clock is time.process_time else "wall",
-           "matmul_gflops": rate, "torch_epoch_s": None}
+           "matmul_gflops": max(rates + [final_rate]), "torch_epoch_s": None}
     out.update(best)
     flops = epoch_flops(len(X))
+    helpers, plain = seconds["helpers_epoch_s"], seconds["plain_epoch_s"]
     out["helpers_gflops"] = flops / out["helpers_epoch_s"] / 1e9
     out["fraction_of_peak"] = out["helpers_gflops"] / out["matmul_gflops"]
     out["plain_fraction_of_peak"] = flops / out["plain_epoch_s"] / 1e9 / out["matmul_gflops"]
+    out["products_fraction_of_peak"] = (flops / out["products_epoch_s"] / 1e9
+                                        / out["matmul_gflops"])
     out["helpers_over_plain"] = out["helpers_epoch_s"] / out["plain_epoch_s"]
-    # The same ratio round by round (both ran seconds apart): on a busy machine the best of
-    # each may come from different rounds, one lucky and one not; the median of the
-    # per-round ratios is not fooled by that.
-    out["helpers_over_plain_median"] = statistics.median(
-        h / p for h, p in zip(seconds["helpers_epoch_s"], seconds["plain_epoch_s"]))
+    # The same figures round by round (measured seconds apart): on a busy machine the
+    # best of each may come from different rounds, one lucky and one not; the median of
+    # the per-round figures is not fooled by that. Round r's rate is the one measured at
+    # its start.
+    out["helpers_over_plain_median"] = _round_median(helpers, plain)
+    out["fraction_of_peak_median"] = statistics.median(
+        flops / h / 1e9 / rate for h, rate in zip(helpers, rates))
+    out["products_over_plain"] = out["products_epoch_s"] / out["plain_epoch_s"]
+    out["products_over_plain_median"] = _round_median(seconds["products_epoch_s"], plain)
     out["rounds_s"] = seconds
+    out["rounds_matmul_gflops"] = rates
+    out["rounds_loadavg"] = loads
+    out["targets"] = targets_met(out)
     out["adam_over_sgd"] = out["helpers_adam_epoch_s"] / out["helpers_epoch_s"]
     out["speedup_vs_sklearn"] = out["sklearn_epoch_s"] / out["helpers_epoch_s"]
     out["speedup_vs_torch"] = (None if out["torch_epoch_s"] is None
@@ -344,26 +436,43 @@ def run(quick=False, output=None, repeats=None, images=None, with_torch=True,
     return result
 
 
+def _verdict(check):
+    if check["met"]:
+        return "met"
+    if check["best_met"] or check["median_met"]:
+        which = "the median" if check["median_met"] else "best/best"
+        return f"NOT met (only {which} meets it: disturbed rounds)"
+    return "NOT met"
+
+
 def _table_rows(result):
     def seconds(v):
         return "not installed" if v is None else f"{v:8.3f} s"
 
+    ratio, fraction = result["targets"]["helpers_over_plain"], result["targets"]["fraction_of_peak"]
     lines = [f"  helpers MLP, SGD        {seconds(result['helpers_epoch_s'])}",
              f"  helpers MLP, Adam       {seconds(result['helpers_adam_epoch_s'])}",
              f"  plain NumPy loop, SGD   {seconds(result['plain_epoch_s'])}",
+             f"  the 11 products alone   {seconds(result['products_epoch_s'])}   "
+             f"(floor of any loop making them: {result['products_over_plain_median']:.2f} "
+             f"of the plain loop, median per round)",
              f"  scikit-learn, SGD       {seconds(result['sklearn_epoch_s'])}",
              f"  PyTorch (CPU), SGD      {seconds(result['torch_epoch_s'])}",
              f"  float32 matmul peak     {result['matmul_gflops']:8.1f} GFLOP/s",
              f"  helpers MLP rate        {result['helpers_gflops']:8.1f} GFLOP/s "
              f"(matmul flops performed per epoch)",
-             f"  fraction of peak        {result['fraction_of_peak']:8.2f}   (target >= 0.65; "
-             f"plain loop {result['plain_fraction_of_peak']:.2f})",
-             f"  helpers / plain loop    {result['helpers_over_plain']:8.2f}   (target <= 0.83; "
-             f"median of the per-round ratios {result['helpers_over_plain_median']:.2f})",
+             f"  fraction of peak        {fraction['median']:8.2f}   median per round, "
+             f"target >= {fraction['target']}: {_verdict(fraction)} (best/best "
+             f"{fraction['best']:.2f}; plain loop {result['plain_fraction_of_peak']:.2f}, "
+             f"products alone {result['products_fraction_of_peak']:.2f})",
+             f"  helpers / plain loop    {ratio['median']:8.2f}   median per round, "
+             f"target <= {ratio['target']}: {_verdict(ratio)} (best/best {ratio['best']:.2f})",
              f"  Adam / SGD epoch        {result['adam_over_sgd']:8.2f}   (target <= 1.3)",
              f"  scikit-learn / helpers  {result['speedup_vs_sklearn']:8.2f}   (target > 1)"]
     if result["torch_epoch_s"] is not None:
         lines.append(f"  PyTorch / helpers       {result['speedup_vs_torch']:8.2f}   (target > 1)")
+    loads = result["rounds_loadavg"]
+    lines.append(f"  load average per round  {', '.join(f'{v:.1f}' for v in loads)}")
     return lines
 
 

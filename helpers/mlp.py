@@ -15,45 +15,73 @@ The model is written to be read, in the spirit of Nielsen's ``network.py`` and C
 - the float64 variant (``MLP(..., dtype=np.float64)``) is the same code, used by the
   gradient checks.
 
-Where the time of a training step goes (bench network 784-500-250-100-10, ReLU, SGD,
-minibatch 64, float32, OpenBLAS on a shared 2-core AMD EPYC VM; each operation timed
-over a whole epoch, best of a few; ``python -m bench`` times whole epochs):
+Where the time of a training step goes, measured per operation over whole epochs
+(``time.process_time`` around each call, median of 6 epochs of each loop, alternating;
+bench network 784-500-250-100-10, ReLU, SGD, minibatch 64, float32, OpenBLAS 0.3.31
+Haswell kernels on the shared 2-core AMD EPYC VM, one BLAS thread; two runs, 1-minute
+load 3.8-4.9):
 
-===============================  ===============  ===============
-per step, us (share)             1 thread         2 threads
-===============================  ===============  ===============
-11 matrix products               2156 (78 %)      1352 (74 %)
-  of which layer 1 (z1, dW1)     1324 (48 %)       798 (44 %)
-SGD update (2 passes, 545k)       340 (12 %)       260 (14 %)
-bias, ReLU, ReLU', db (ones@dz)   130  (5 %)       103  (6 %)
-softmax + cross-entropy            90  (3 %)        66  (4 %)
-gather of the minibatch            52  (2 %)        46  (3 %)
-rest (Python)                      12               6
-whole step                       2781             1833
-===============================  ===============  ===============
+============================  ======================  ======================
+per step, us (share)          helpers (mlp.train)     plain loop (bench)
+============================  ======================  ======================
+11 matrix products            2646-2673 (76-78 %)     2708-2846 (76 %)
+SGD update (545k parameters)   414-469  (12-13 %)      403-445  (11-12 %)
+softmax + cross-entropy        120-122   (3-4 %)       113-116   (3 %)
+gather of the minibatch         58-60    (2 %)          61-63    (2 %)
+bias, ReLU                      68-70    (2 %)         119-123   (3 %)
+db, ReLU'                       85-86    (2-3 %)       111-116   (3 %)
+rest (Python)                  < 20      (< 1 %)        26-39    (1 %)
+whole step                    3378-3496               3558-3732
+============================  ======================  ======================
 
-(Other jobs were running; on a quiet machine the products take 83 % of a one-thread
-step and the update 8 %: the update streams 6.6 MB through memory and suffers most
-from neighbours.) The products are the work: 148.4 GFLOP per epoch
-(:func:`bench.speed.epoch_flops`), each ``np.matmul`` at 78-90 % of the machine's
-one-thread matmul rate. Everything else is a pass over an array of 32,000 floats (one
-over the 545,000 parameters for the update) at a few microseconds each, and the plain
-loop a student writes (``bench.speed.plain_epoch``) makes the same passes, allocating
-its results, which NumPy does cheaply. So the fast path differs from the plain loop
-only in the small things: the gather uses ``np.take(..., mode="clip", out=)``
-(``mode="raise"`` with ``out=`` copies through a temporary: 37 instead of 25 ms an
-epoch), the activation overwrites the product (its derivative is read from the
-activation, so ``z`` is not kept), ReLU is a ``maximum`` against a zeros array (3 times
-faster than against the scalar 0), ``db`` is ``ones @ dz`` (half the time of a sum), and
-the weight gradients are written straight into ``model.grad``. In the same interleaved
-rounds the 11 products alone take 0.78 of the plain loop's epoch (one thread): that is
-the floor of helpers / plain for any loop that makes these ``np.matmul`` calls.
+The plain loop (``bench.speed.plain_epoch``) allocates about 40 arrays per step (5.7 MB:
+the gathered batch, every activation, every ``dW`` and ``lr * dW``); this module
+allocates only the loss's few temporaries of at most 64 x 10 floats. Allocation is not
+where the time goes: NumPy reuses the freed blocks, and each of the plain loop's
+operations takes about as long as helpers' in-place one (its ``np.maximum(., 0)`` and
+``sum`` are the slower ones). Both loops spend three quarters of a step in the same 11
+``np.matmul`` calls (148.4 GFLOP an epoch, :func:`bench.speed.epoch_flops`) and most of
+the rest in the update, which reads the gradient and rewrites the parameters (2.2 MB
+each) once per step in either loop. Hence the floor: in the same interleaved runs the
+11 products alone take 0.69-0.80 of the plain loop's time (``products_over_plain`` in
+``make bench``), and the products plus the flat SGD update 0.82-0.91. A loop making these
+NumPy calls could get to 0.83 of the plain loop only if the rest of a step (loss, gather,
+bias, activation and their derivatives, a tenth of it) cost nothing. helpers measures
+0.84-1.20 of the plain loop epoch by epoch, 0.92-1.01 as the median of a run.
 
-Measured and not taken: gathering the whole epoch at once into a shuffled copy of ``X``
-(80 ms an epoch against 25 ms for 938 small gathers: the 188 MB copy goes to memory and
-is read back), and updating each layer inside the backward pass while its ``dW`` is
-still in cache (at best 3 % of the backward pass, lost again to one optimizer call per
-layer and the per-layer optimizer state it would need).
+With two BLAS threads the products run on both cores and the rest on one. At load 1.7-1.9
+a step took 2087 us in helpers (products 1444, 69 %; update 367, 18 %) and 2068 us in
+the plain loop (products 1390, 67 %; update 349, 17 %), and in ``make bench`` the
+products alone take 0.57-0.58 of the plain loop. When other jobs hold the cores, each
+product waits until both threads have been scheduled: at load 6-9 a step took 147 ms
+(helpers) and 178 ms (plain) of wall-clock time, 97 % of it in the products, and in the
+same minutes the products alone took 11-180 ms a step with two threads and 2-15 ms with
+one. OpenBLAS also rounds the products of layers 1-3 differently with one and two threads
+(by up to 5e-7 of the largest entry), so the thread count changes a float32 trajectory
+(after 200 Adam steps, max |delta theta| = 0.04); a fixed thread count reproduces it bit
+for bit.
+
+The fast path keeps the small things that were measured to pay: the gather uses
+``np.take(..., mode="clip", out=)`` (``mode="raise"`` with ``out=`` copies through a
+temporary: 37 instead of 25 ms an epoch), the activation overwrites the product (its
+derivative is read from the activation, so ``z`` is not kept), ReLU is a ``maximum``
+against a zeros array (5 us against 25 us for the scalar 0 on 64 x 500), ``db`` is
+``ones @ dz`` (3 us against 8 us for a sum), the weight gradients are written
+straight into ``model.grad``, and the in-place optimizer rules of :mod:`helpers.optim`
+make their passes block by block (64k elements, a 256 kB scratch instead of a 2.2 MB
+one): the same numbers, 5 % off the SGD and the Adam epoch in paired runs.
+
+Measured and not taken (paired, interleaved segments against the plain loop):
+
+- one gather per epoch into a shuffled copy of X, then contiguous slices: 0.99 of the
+  plain loop against 0.98 for the per-batch gather (full epochs) and a second 188 MB copy
+  of X;
+- the update of each layer inside the backward pass while its ``dW`` is in cache:
+  products + update 0.83-0.87 of the plain loop against 0.82-0.91 for the flat update,
+  within the noise, and the loop would no longer read forward, backward, update;
+- ``dW1`` in row blocks of 128 or 256, each block updated at once: products + update
+  0.92-0.94 of the plain loop against 0.91 for the flat update in the same run;
+- layer 1 transposed (``W1.T @ x.T``): 570-630 us against 595-606 us for ``x @ W1``.
 
 Shapes: N batch, D input (784), H hidden, K classes (10). ``W<l>`` is ``(fan_in, fan_out)``,
 ``b<l>`` is ``(fan_out,)``; a layer computes ``z = h @ W + b``.

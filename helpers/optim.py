@@ -9,7 +9,8 @@ Two flavours with the same ``config`` keys and the same equations:
   which keeps every layer's parameters in ONE flat contiguous float32 vector so that one
   vectorised update covers the whole network. They change ``w`` (and the state arrays in
   ``config``) in place; the state and one scratch buffer (``config["scratch"]``) are
-  allocated on the first call and reused, so a step allocates no arrays.
+  allocated on the first call and reused, so a step allocates no arrays. On contiguous
+  arrays they run block by block (:data:`BLOCK` elements; see :func:`_blocks`).
 
 State belongs to the ``config`` dict, one per parameter array; it is never keyed by
 ``id()`` (ids are reused after garbage collection, which silently mixes states).
@@ -85,15 +86,56 @@ def _state(config, key, w, rule):
     return state
 
 
-def _scratch(config, w, rule):
-    """The reusable work buffer of the in-place rules (allocated once, like ``w``)."""
+#: Elements per block of the in-place rules (256 kB of float32; see :func:`_blocks`).
+BLOCK = 1 << 16
+
+
+def _blocked(written):
+    """True if the arrays a rule writes (w and its state) can be cut into flat blocks."""
+    return all(a.ndim > 0 and a.flags.c_contiguous for a in written)
+
+
+def _scratch(config, rule, *written):
+    """The reusable work buffer of the in-place rules (allocated once): one block of
+    ``min(w.size, BLOCK)`` elements, or an array shaped like ``w`` if the arrays written
+    (``w`` first, then the state) are not all C-contiguous."""
+    w = written[0]
+    shape = (min(w.size, BLOCK),) if _blocked(written) else w.shape
     if "scratch" not in config:
-        config["scratch"] = np.empty_like(w)
+        config["scratch"] = np.empty(shape, w.dtype)
     buf = config["scratch"]
-    if not isinstance(buf, np.ndarray) or buf.shape != w.shape or buf.dtype != w.dtype:
+    if not isinstance(buf, np.ndarray) or buf.shape != shape or buf.dtype != w.dtype:
         raise ValueError(f"{rule}: config['scratch'] does not match w ({w.shape}, {w.dtype}); "
                          "use one config dict per parameter array")
     return buf
+
+
+def _blocks(scratch, written, read):
+    """The in-place rules' arrays block by block: yields ``(*written, *read, scratch)``
+    as views of at most :data:`BLOCK` consecutive elements each.
+
+    Each rule makes several passes over ``w``, ``dw``, its state and the scratch (2 for
+    SGD, 12 for Adam). Over the MLP's whole flat vector (545k floats, 2.2 MB an array)
+    every pass streams all of them through the caches, and a whole-vector scratch adds
+    2.2 MB to what the next step's products have to find in cache; one block at a time,
+    the passes over a block find it still in cache and the scratch is 256 kB. The
+    elements and the arithmetic are the same, so the result is bit for bit that of
+    whole-array passes; the bench network's SGD and Adam epochs were 3-6 % faster in
+    paired interleaved runs (blocks of 64k-256k; 16k blocks lost it to the Python loop).
+
+    ``written`` (w and the state arrays) are cut into flat views only if they are all
+    C-contiguous (:func:`_blocked`); otherwise every array is yielded whole, once, with a
+    scratch shaped like w. ``read`` (dw) is read through ``np.ravel`` (a copy only if
+    it is not contiguous).
+    """
+    if not _blocked(written):
+        yield (*written, *read, scratch)
+        return
+    flat = [a.reshape(-1) for a in written] + [np.ravel(a) for a in read]
+    size = flat[0].size
+    for start in range(0, size, BLOCK):
+        stop = min(start + BLOCK, size)
+        yield (*(a[start:stop] for a in flat), scratch[:stop - start])
 
 
 # ------------------------------------------------------------------ reference rules
@@ -187,8 +229,9 @@ def add_weight_decay(grads, params, wd):
 
 
 # ------------------------------------------------------------------- in-place rules
-# Same equations as above, written with out= so that no array is allocated per step.
-# ``s`` is config["scratch"], a buffer shaped like w.
+# Same equations as above, written with out= so that no array is allocated per step, and
+# applied block by block (_blocks): ``w``, ``dw``, ``v``... below are blocks of the arrays
+# and ``s`` the block of config["scratch"].
 
 def sgd_inplace(w, dw, config=None):
     """Vanilla SGD in place: ``w -= lr * dw``.
@@ -198,9 +241,11 @@ def sgd_inplace(w, dw, config=None):
     """
     dw = _check_arrays(w, dw, "sgd_inplace", inplace=True)
     config = _setup(config, "sgd")
-    s = _scratch(config, w, "sgd_inplace")
-    np.multiply(dw, config["learning_rate"], out=s)
-    np.subtract(w, s, out=w)
+    lr = config["learning_rate"]
+    scratch = _scratch(config, "sgd_inplace", w)
+    for w, dw, s in _blocks(scratch, (w,), (dw,)):
+        np.multiply(dw, lr, out=s)
+        np.subtract(w, s, out=w)
 
 
 def momentum_inplace(w, dw, config=None):
@@ -211,12 +256,14 @@ def momentum_inplace(w, dw, config=None):
     """
     dw = _check_arrays(w, dw, "momentum_inplace", inplace=True)
     config = _setup(config, "momentum")
+    mu, lr = config["momentum"], config["learning_rate"]
     v = _state(config, "velocity", w, "momentum_inplace")
-    s = _scratch(config, w, "momentum_inplace")
-    np.multiply(v, config["momentum"], out=v)
-    np.multiply(dw, config["learning_rate"], out=s)
-    np.subtract(v, s, out=v)
-    np.add(w, v, out=w)
+    scratch = _scratch(config, "momentum_inplace", w, v)
+    for w, v, dw, s in _blocks(scratch, (w, v), (dw,)):
+        np.multiply(v, mu, out=v)
+        np.multiply(dw, lr, out=s)
+        np.subtract(v, s, out=v)
+        np.add(w, v, out=w)
 
 
 def rmsprop_inplace(w, dw, config=None):
@@ -226,18 +273,19 @@ def rmsprop_inplace(w, dw, config=None):
     """
     dw = _check_arrays(w, dw, "rmsprop_inplace", inplace=True)
     config = _setup(config, "rmsprop")
+    d, eps, lr = config["decay_rate"], config["epsilon"], config["learning_rate"]
     cache = _state(config, "cache", w, "rmsprop_inplace")
-    s = _scratch(config, w, "rmsprop_inplace")
-    d = config["decay_rate"]
-    np.multiply(cache, d, out=cache)
-    np.multiply(dw, dw, out=s)
-    np.multiply(s, 1 - d, out=s)
-    np.add(cache, s, out=cache)
-    np.sqrt(cache, out=s)
-    np.add(s, config["epsilon"], out=s)
-    np.divide(dw, s, out=s)
-    np.multiply(s, config["learning_rate"], out=s)
-    np.subtract(w, s, out=w)
+    scratch = _scratch(config, "rmsprop_inplace", w, cache)
+    for w, cache, dw, s in _blocks(scratch, (w, cache), (dw,)):
+        np.multiply(cache, d, out=cache)
+        np.multiply(dw, dw, out=s)
+        np.multiply(s, 1 - d, out=s)
+        np.add(cache, s, out=cache)
+        np.sqrt(cache, out=s)
+        np.add(s, eps, out=s)
+        np.divide(dw, s, out=s)
+        np.multiply(s, lr, out=s)
+        np.subtract(w, s, out=w)
 
 
 def adam_inplace(w, dw, config=None):
@@ -258,26 +306,28 @@ def adam_inplace(w, dw, config=None):
     config = _setup(config, "adam")
     m = _state(config, "m", w, "adam_inplace")
     v = _state(config, "v", w, "adam_inplace")
-    s = _scratch(config, w, "adam_inplace")
+    scratch = _scratch(config, "adam_inplace", w, m, v)
     b1, b2 = config["beta1"], config["beta2"]
     t = config.get("t", 0) + 1
     config["t"] = t
-    # m = b1*m + (1-b1)*dw
-    np.multiply(m, b1, out=m)
-    np.multiply(dw, 1 - b1, out=s)
-    np.add(m, s, out=m)
-    # v = b2*v + (1-b2)*dw**2
-    np.multiply(v, b2, out=v)
-    np.square(dw, out=s)
-    np.multiply(s, 1 - b2, out=s)
-    np.add(v, s, out=v)
     # m_hat = m/c1, v_hat = v/c2, w -= lr*m_hat/(sqrt(v_hat)+eps): folded into lr_t and
     # eps_hat (see the docstring), so s = lr_t * m / (sqrt(v) + eps_hat), then w -= s.
     c1, c2 = 1 - b1**t, 1 - b2**t
     lr_t = config["learning_rate"] * math.sqrt(c2) / c1
     eps_hat = config["epsilon"] * math.sqrt(c2)
-    np.sqrt(v, out=s)
-    np.add(s, eps_hat, out=s)
-    np.divide(m, s, out=s)
-    np.multiply(s, lr_t, out=s)
-    np.subtract(w, s, out=w)
+    for w, m, v, dw, s in _blocks(scratch, (w, m, v), (dw,)):
+        # m = b1*m + (1-b1)*dw
+        np.multiply(m, b1, out=m)
+        np.multiply(dw, 1 - b1, out=s)
+        np.add(m, s, out=m)
+        # v = b2*v + (1-b2)*dw**2
+        np.multiply(v, b2, out=v)
+        np.square(dw, out=s)
+        np.multiply(s, 1 - b2, out=s)
+        np.add(v, s, out=v)
+        # w -= lr_t * m / (sqrt(v) + eps_hat)
+        np.sqrt(v, out=s)
+        np.add(s, eps_hat, out=s)
+        np.divide(m, s, out=s)
+        np.multiply(s, lr_t, out=s)
+        np.subtract(w, s, out=w)

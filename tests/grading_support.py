@@ -10,6 +10,7 @@ import ast
 import contextlib
 import copy
 import csv
+import hashlib
 import inspect
 import json
 import os
@@ -302,3 +303,17 @@ def fixture_source():
 FIXTURE_ASSIGNMENT = "90_fixture"
 FIXTURE_NAME = "fixture.ipynb"
 FIXTURE_POINTS = {"test-sigmoid": 1.0, "test-l2_penalty": 2.0}
+
+
+def hash_tree(root, exclude=()):
+    """{relative path: SHA-256} of every file below ``root`` ({} if it does not exist),
+    leaving out the paths in ``exclude`` and everything below them: what a test compares
+    before and after a run to show that nothing there changed."""
+    out = {}
+    root = Path(root)
+    for path in sorted(root.rglob("*")) if root.exists() else ():
+        if any(path == e or e in path.parents for e in exclude):
+            continue
+        if path.is_file():
+            out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out

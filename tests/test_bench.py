@@ -13,8 +13,10 @@ from bench import speed
 from helpers import mlp
 
 TIMINGS = ["matmul_gflops", "helpers_epoch_s", "helpers_adam_epoch_s", "plain_epoch_s",
-           "sklearn_epoch_s", "helpers_gflops", "fraction_of_peak", "plain_fraction_of_peak",
-           "helpers_over_plain", "adam_over_sgd", "speedup_vs_sklearn"]
+           "products_epoch_s", "sklearn_epoch_s", "helpers_gflops", "fraction_of_peak",
+           "fraction_of_peak_median", "plain_fraction_of_peak", "products_fraction_of_peak",
+           "helpers_over_plain", "helpers_over_plain_median", "products_over_plain",
+           "products_over_plain_median", "adam_over_sgd", "speedup_vs_sklearn"]
 
 
 def _positive(value):
@@ -50,6 +52,47 @@ def test_plain_loop_is_the_same_sgd_as_helpers():
         assert not np.array_equal(Ws[i - 1], mlp.MLP(sizes, seed=0).params[f"W{i}"])
 
 
+def _matmul_calls(monkeypatch):
+    """Record the (a.shape, b.shape) of every 2-D np.matmul call from now on."""
+    calls, matmul = [], np.matmul
+
+    def recording(a, b, *args, **kwargs):
+        if np.ndim(a) == 2 and np.ndim(b) == 2:
+            calls.append((np.shape(a), np.shape(b)))
+        return matmul(a, b, *args, **kwargs)
+    monkeypatch.setattr(np, "matmul", recording)
+    return calls
+
+
+def test_products_alone_are_the_products_of_a_helpers_epoch(monkeypatch):
+    """The floor times exactly the matrix products helpers' epoch makes (same shapes,
+    the same number of calls, a short last batch included), and their flops are the
+    epoch_flops of the fraction of peak."""
+    sizes, n = (12, 9, 7, 5), 70                      # batches of 32, 32 and 6
+    X, y = speed.synthetic_data(n, sizes)
+    calls = _matmul_calls(monkeypatch)
+    mlp.train(mlp.MLP(sizes, seed=0), X, y, epochs=1, batch_size=32, eval_every=None,
+              n_eval_train=0, progress=False)
+    helpers_calls, calls[:] = list(calls), []
+    speed.products_timer(X, y, sizes, batch_size=32)(0)
+    assert sorted(calls) == sorted(helpers_calls) and len(calls) == 3 * (3 + 3 + 2)
+    assert sum(2 * a[0] * a[1] * b[1] for a, b in calls) == speed.epoch_flops(n, sizes)
+
+
+def test_a_target_is_met_only_when_best_and_median_both_meet_it():
+    out = {"helpers_over_plain": 0.99, "helpers_over_plain_median": 0.74,
+           "fraction_of_peak": 0.66, "fraction_of_peak_median": 0.70}
+    checks = speed.targets_met(out)
+    assert checks["helpers_over_plain"] == {"target": 0.83, "kind": "at most", "best": 0.99,
+                                            "median": 0.74, "best_met": False,
+                                            "median_met": True, "met": False}
+    assert checks["fraction_of_peak"]["met"] is True
+    assert speed._verdict(checks["fraction_of_peak"]) == "met"
+    assert "only the median meets it" in speed._verdict(checks["helpers_over_plain"])
+    out.update(fraction_of_peak=0.5, fraction_of_peak_median=0.6)
+    assert speed._verdict(speed.targets_met(out)["fraction_of_peak"]) == "NOT met"
+
+
 def test_quick_run_writes_every_key(tmp_path):
     out = tmp_path / "bench.json"
     result = speed.run(quick=True, output=out, images=128, repeats=1)
@@ -64,6 +107,13 @@ def test_quick_run_writes_every_key(tmp_path):
             part["helpers_epoch_s"] / part["plain_epoch_s"])
         assert part["rounds_s"]["helpers_epoch_s"] == [part["helpers_epoch_s"]]   # 1 round
         assert part["helpers_over_plain_median"] == pytest.approx(part["helpers_over_plain"])
+        assert part["products_over_plain"] == pytest.approx(
+            part["products_epoch_s"] / part["plain_epoch_s"])
+        assert len(part["rounds_loadavg"]) == len(part["rounds_matmul_gflops"]) == 1
+        assert set(part["targets"]) == set(speed.TARGETS)
+        for key, check in part["targets"].items():
+            assert check["median"] == part[f"{key}_median"] and check["best"] == part[key]
+            assert isinstance(check["met"], bool)
         assert part["adam_over_sgd"] == pytest.approx(
             part["helpers_adam_epoch_s"] / part["helpers_epoch_s"])
     assert written["images"] == 128 and written["sizes"] == [784, 500, 250, 100, 10]
@@ -75,6 +125,8 @@ def test_quick_run_writes_every_key(tmp_path):
     table = speed.format_table(result)
     assert "fraction of peak" in table and "one thread per library" in table
     assert "plain NumPy loop" in table and "helpers / plain loop" in table
+    assert "products alone" in table and "target <= 0.83" in table and "target >= 0.65" in table
+    assert table.count("met") >= 4 and "load average per round" in table
     assert "6*N" not in table
 
 
@@ -145,7 +197,7 @@ def test_rounds_are_interleaved_and_the_best_of_each_is_kept(monkeypatch):
     number is the best over the rounds, the rate the highest (once more at the end)."""
     calls = []
     epochs = {"sgd": [3.0, 2.0, 2.5], "adam": [4.0, 3.5, 2.6], "plain": [3.0, 2.9, 2.5],
-              "sklearn": [9.0, 8.0, 8.5]}
+              "products": [2.4, 2.0, 2.0], "sklearn": [9.0, 8.0, 8.5]}
     rates = iter([50.0, 80.0, 60.0, 70.0])
 
     def timer(name):
@@ -157,19 +209,29 @@ def test_rounds_are_interleaved_and_the_best_of_each_is_kept(monkeypatch):
     monkeypatch.setattr(speed, "helpers_timer",
                         lambda X, y, optimizer, lr, clock: timer(optimizer))
     monkeypatch.setattr(speed, "plain_timer", lambda X, y, clock: timer("plain"))
+    monkeypatch.setattr(speed, "products_timer", lambda X, y, clock: timer("products"))
     monkeypatch.setattr(speed, "sklearn_timer", lambda X, y, clock: timer("sklearn"))
     monkeypatch.setattr(speed, "matmul_gflops",
                         lambda n, clock: calls.append(("matmul", None)) or next(rates))
     out = speed._measure(speed.synthetic_data(64)[0], None, 3, 8, with_torch=False)
-    round_ = [("matmul", None), ("sgd", 0), ("adam", 0), ("plain", 0), ("sklearn", 0)]
-    assert calls[:5] == round_ and calls[5:10] == [(n, None if r is None else 1)
+    round_ = [("matmul", None), ("sgd", 0), ("adam", 0), ("plain", 0), ("products", 0),
+              ("sklearn", 0)]
+    assert calls[:6] == round_ and calls[6:12] == [(n, None if r is None else 1)
                                                    for n, r in round_]
-    assert calls[-1] == ("matmul", None) and len(calls) == 3 * 5 + 1
+    assert calls[-1] == ("matmul", None) and len(calls) == 3 * 6 + 1
     assert out["helpers_epoch_s"] == 2.0 and out["helpers_adam_epoch_s"] == 2.6
     assert out["plain_epoch_s"] == 2.5 and out["helpers_over_plain"] == pytest.approx(0.8)
     # round by round: 3/3, 2/2.9, 2.5/2.5 -> median 1.0 (the best of each: 2/2.5 = 0.8)
     assert out["helpers_over_plain_median"] == pytest.approx(1.0)
     assert out["rounds_s"]["plain_epoch_s"] == [3.0, 2.9, 2.5]
     assert out["sklearn_epoch_s"] == 8.0 and out["torch_epoch_s"] is None
-    assert out["matmul_gflops"] == 80.0
+    assert out["matmul_gflops"] == 80.0 and out["rounds_matmul_gflops"] == [50.0, 80.0, 60.0]
     assert out["adam_over_sgd"] == pytest.approx(1.3)
+    # products / plain round by round: 2.4/3, 2/2.9, 2/2.5 -> median 0.8
+    assert out["products_over_plain_median"] == pytest.approx(0.8)
+    # flops / helpers seconds / the round's own rate: the median of the three rounds
+    flops = speed.epoch_flops(64)
+    assert out["fraction_of_peak_median"] == pytest.approx(
+        sorted(flops / h / 1e9 / r for h, r in zip([3.0, 2.0, 2.5], [50.0, 80.0, 60.0]))[1])
+    assert out["targets"]["helpers_over_plain"]["met"] is False      # median 1.0 > 0.83
+    assert out["targets"]["helpers_over_plain"]["best_met"] is True   # 2.0 / 2.5 = 0.8

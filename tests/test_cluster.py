@@ -94,15 +94,17 @@ def _tamper(good, code):
     return nb
 
 
-def _hash_tree(root, exclude=()):
-    out = {}
-    root = Path(root)
-    for path in sorted(root.rglob("*")) if root.exists() else ():
-        if any(path == e or e in path.parents for e in exclude):
-            continue
-        if path.is_file():
-            out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return out
+def _protected(root, slurm_dir):
+    """Hashes of what a tampering task must not change: the course's submissions,
+    solutions and release, the cluster's config and key, and the checkout's helpers."""
+    return {
+        "submitted": gs.hash_tree(root / "submitted"),
+        "solutions": gs.hash_tree(root / "solutions"),
+        "notebooks": gs.hash_tree(root / "notebooks"),
+        "slurm": {n: hashlib.sha256((slurm_dir / n).read_bytes()).hexdigest()
+                  for n in ("slurm.conf", "munge.key")},
+        "helpers": hashlib.sha256((Path(gs.REPO) / "helpers" / "__init__.py").read_bytes()).hexdigest(),
+    }
 
 
 def _rows(db_url):
@@ -185,14 +187,7 @@ def cluster(tmp_path_factory):
                 for student, nb in {"instructor": good, "wrong": _wrong(good),
                                     "slow": _slow(good), "tamper": _tamper(good, code)}.items():
                     gs.submit(root, student, FIX, NAME, nb)
-            protected_before = {
-                "submitted": _hash_tree(slurm_root / "submitted"),
-                "solutions": _hash_tree(slurm_root / "solutions"),
-                "notebooks": _hash_tree(slurm_root / "notebooks"),
-                "slurm": {n: hashlib.sha256((slurm_dir / n).read_bytes()).hexdigest()
-                          for n in ("slurm.conf", "munge.key")},
-                "helpers": hashlib.sha256((Path(gs.REPO) / "helpers" / "__init__.py").read_bytes()).hexdigest(),
-            }
+            protected_before = _protected(slurm_root, slurm_dir)
 
             # ---- local backend into SQLite
             os.environ.pop(gradebook.ENV, None)
@@ -233,14 +228,7 @@ def cluster(tmp_path_factory):
             out["slurm_csv"] = gs.read_csv(export_grades(slurm_root, work / "slurm.csv"))
             out["rows"] = _rows(url)
             out["protected_before"] = protected_before
-            out["protected_after"] = {
-                "submitted": _hash_tree(slurm_root / "submitted"),
-                "solutions": _hash_tree(slurm_root / "solutions"),
-                "notebooks": _hash_tree(slurm_root / "notebooks"),
-                "slurm": {n: hashlib.sha256((slurm_dir / n).read_bytes()).hexdigest()
-                          for n in ("slurm.conf", "munge.key")},
-                "helpers": hashlib.sha256((Path(gs.REPO) / "helpers" / "__init__.py").read_bytes()).hexdigest(),
-            }
+            out["protected_after"] = _protected(slurm_root, slurm_dir)
             run = runs.runs(slurm_root)[0]
             out["outcomes"] = {i: run.result_path(i).read_text() for i in range(len(run.jobs))}
             out["run"] = run

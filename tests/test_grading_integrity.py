@@ -365,23 +365,12 @@ def _snapshot(root, reference_students, attacks):
     that one: other engineers may edit the repository meanwhile)."""
     return {
         "rows": _gradebook_rows(root, reference_students),
-        "autograded": _hash_tree(root / "autograded", exclude=[root / "autograded" / s for s in attacks]),
-        "submitted": _hash_tree(root / "submitted"),
-        "solutions": _hash_tree(root / "solutions"),
-        "notebooks": _hash_tree(root / "notebooks"),
+        "autograded": gs.hash_tree(root / "autograded", exclude=[root / "autograded" / s for s in attacks]),
+        "submitted": gs.hash_tree(root / "submitted"),
+        "solutions": gs.hash_tree(root / "solutions"),
+        "notebooks": gs.hash_tree(root / "notebooks"),
         "repo": hashlib.sha256((gs.REPO / "helpers" / "__init__.py").read_bytes()).hexdigest(),
     }
-
-
-def _hash_tree(root, exclude=()):
-    out = {}
-    root = Path(root)
-    for path in sorted(root.rglob("*")) if root.exists() else ():
-        if any(path == e or e in path.parents for e in exclude):
-            continue
-        if path.is_file():
-            out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return out
 
 
 def _gradebook_rows(root, students):

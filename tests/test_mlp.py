@@ -98,6 +98,75 @@ def test_float32_path_matches_reference(activation, loss):
     np.testing.assert_array_equal(model.predict(X), scores.argmax(axis=1))
 
 
+@pytest.mark.parametrize("loss", mlp.LOSSES)
+@pytest.mark.parametrize("activation", mlp.ACTIVATIONS)
+def test_float64_buffer_path_equals_reference_layers(activation, loss):
+    """The buffer path in float64 (activation written over the product, the derivative
+    read from the activation, db as ones @ dz, every dW written into the flat gradient)
+    computes the reference layers' loss and gradients to float64 rounding, for a full
+    batch and for a short one (a second set of buffers)."""
+    rng = np.random.default_rng(7)
+    sizes = (11, 9, 8, 6)
+    model = mlp.MLP(sizes, activation=activation, loss=loss, weight_decay=0.02, seed=5,
+                    dtype=np.float64)
+    model.theta[model.n_weights:] = rng.normal(0, 0.3, model.theta.size - model.n_weights)
+    for n in (16, 5):
+        X = rng.standard_normal((n, 11))
+        y = rng.integers(0, 6, n)
+        ref_loss, ref_grads = _reference(dict(model.params), X, y, activation, loss, 0.02)
+        value, grads = model.loss(X, y)
+        assert value == pytest.approx(ref_loss, rel=1e-13, abs=1e-15)
+        for key in model.params:
+            scale = np.max(np.abs(ref_grads[key])) + 1e-300
+            np.testing.assert_allclose(grads[key], ref_grads[key], rtol=0, atol=1e-13 * scale,
+                                       err_msg=f"{activation}/{loss}/N={n}: {key}")
+        assert np.shares_memory(grads["W1"], model.grad)
+
+
+def test_minibatches_follow_the_seeded_permutation():
+    """Epoch e of train visits X[perm_e[s:s + B]] in order, perm_e the e-th permutation of
+    np.random.default_rng(seed): the rows and labels gathered into the reused buffer are
+    exactly those, a short last batch included."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((21, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 21)
+    model = mlp.MLP((4, 5, 3), seed=0)
+    shuffle, expected = np.random.default_rng(11), np.random.default_rng(11)
+    for _ in range(2):
+        perm = expected.permutation(21)
+        seen = []
+        for x, labels, buf in mlp._shuffled_minibatches(model, X, y, 8, shuffle):
+            assert x is buf.x and buf is model._buf(len(labels))
+            start = 8 * len(seen)
+            np.testing.assert_array_equal(x, X[perm[start:start + 8]])
+            np.testing.assert_array_equal(labels, y[perm[start:start + 8]])
+            seen.append(len(labels))
+        assert seen == [8, 8, 5]
+
+
+@pytest.mark.parametrize("name", mlp.OPTIMIZERS)
+def test_train_is_bit_identical_to_stepping_the_public_api(name):
+    """mlp.train's loop (buffers, no argument checks) gives exactly the parameters of the
+    same epochs stepped by hand with model.loss and the in-place rule, in float32."""
+    X, y = _blobs(n=150)
+    lr = 0.05 if name in ("sgd", "momentum") else 0.005
+    model = mlp.MLP((20, 16, 12, 5), activation="relu", weight_decay=0.001, seed=2)
+    by_hand = mlp.MLP((20, 16, 12, 5), activation="relu", weight_decay=0.001, seed=2)
+    hist = mlp.train(model, X, y, optimizer=name, learning_rate=lr, epochs=2, batch_size=32,
+                     eval_every=None, n_eval_train=0, seed=9, progress=False)
+    step, config = mlp.optimizer_step_fn(name), {"learning_rate": lr}
+    rng, losses = np.random.default_rng(9), []
+    for _ in range(2):
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), 32):
+            idx = order[start:start + 32]
+            loss, _ = by_hand.loss(X[idx], y[idx])
+            step(by_hand.theta, by_hand.grad, config)
+            losses.append(loss)
+    np.testing.assert_array_equal(model.theta, by_hand.theta)
+    assert hist["batch_loss"] == losses
+
+
 def test_params_and_grads_are_views_of_the_flat_vectors():
     model = mlp.MLP((784, 500, 250, 100, 10))
     n = 784 * 500 + 500 * 250 + 250 * 100 + 100 * 10

@@ -182,6 +182,58 @@ def test_inplace_updates_views_of_a_flat_vector():
     np.testing.assert_array_equal(W, -0.5)
 
 
+def _run_inplace(rule, w, grads, config=None):
+    config = {"learning_rate": 0.01} if config is None else config
+    for dw in grads:
+        getattr(optim, rule + "_inplace")(w, dw, config)
+    return config
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_inplace_blocks_give_the_whole_array_result_bit_for_bit(rule, monkeypatch):
+    """Block by block (BLOCK elements, a short last block) the rules compute exactly what
+    one pass over the whole arrays computes, and what the whole-array path for arrays
+    that are not contiguous (a strided view, updated through the view) computes."""
+    rng = np.random.default_rng(0)
+    n = 2 * optim.BLOCK + 1234
+    w0 = rng.standard_normal(n).astype(np.float32)
+    grads = _grads(rng, (n,), steps=3, dtype=np.float32)
+    blocked, config = w0.copy(), {"learning_rate": 0.01}
+    _run_inplace(rule, blocked, grads, config)
+    assert config["scratch"].shape == (optim.BLOCK,)
+    base = np.zeros(2 * n, np.float32)
+    strided = base[::2]
+    strided[...] = w0
+    config_strided = _run_inplace(rule, strided, grads)
+    assert config_strided["scratch"].shape == (n,)          # whole arrays, one pass each
+    np.testing.assert_array_equal(strided, blocked)
+    assert not base[1::2].any()
+    monkeypatch.setattr(optim, "BLOCK", 4 * n)               # one block: the whole vector
+    whole = w0.copy()
+    _run_inplace(rule, whole, grads)
+    np.testing.assert_array_equal(whole, blocked)
+    for key in ("velocity", "cache", "m", "v"):
+        if key in config:
+            np.testing.assert_array_equal(config[key], config_strided[key])
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_inplace_reads_a_gradient_that_is_not_contiguous(rule):
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal(30).astype(np.float32)
+    w_ref = w.copy()
+    dw = rng.standard_normal((30, 2)).astype(np.float32)[:, 0]     # a strided column
+    _run_inplace(rule, w, [dw])
+    _run_inplace(rule, w_ref, [dw.copy()])
+    np.testing.assert_array_equal(w, w_ref)
+    matrix = rng.standard_normal((6, 5)).astype(np.float32)
+    m_ref = matrix.copy()
+    grad = rng.standard_normal((5, 6)).astype(np.float32).T       # F-ordered gradient
+    _run_inplace(rule, matrix, [grad])
+    _run_inplace(rule, m_ref, [np.ascontiguousarray(grad)])
+    np.testing.assert_array_equal(matrix, m_ref)
+
+
 @pytest.mark.parametrize("rule", RULES)
 def test_inplace_allocates_nothing_per_step(rule):
     n = 200_000  # 800 kB per float32 vector; a temporary would show up in the trace
