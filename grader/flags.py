@@ -49,6 +49,7 @@ dead kernel, memory errors). The scan is a net for deliberate tricks, not a proo
 trusted verdicts are what make tampering useless.
 """
 import ast
+import functools
 import importlib.util
 import re
 
@@ -244,12 +245,27 @@ def _grader_cells(nb, release_nb):
 
 def parse_cell(source):
     """The cell's ``ast.Module`` (IPython syntax turned into Python first); raises
-    SyntaxError when it cannot be parsed."""
+    SyntaxError when it cannot be parsed.
+
+    The tree is shared between callers (one scan parses the grader's cells for the
+    submission and again for the instructor's notebook, and IPython's transformation is
+    most of a parse's cost): read it, never change it (``grader.copies`` works on a copy)."""
+    tree = _parse(source)
+    if isinstance(tree, SyntaxError):
+        raise SyntaxError(*tree.args)       # a fresh exception each time
+    return tree
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse(source):
     try:
         source = TransformerManager().transform_cell(source)
     except Exception:       # IPython confused: parse the raw text
         pass
-    return ast.parse(source)
+    try:
+        return ast.parse(source)
+    except SyntaxError as exc:
+        return exc
 
 
 # ---------------------------------------------------------------------------------------
@@ -513,12 +529,7 @@ def _checked_functions(nb, exercises):
 
 def _program(nb, release_nb):
     """(student [(label, tree)], unparsable [(label, error)], aliases, functions) of ``nb``."""
-    aliases = {}
-    for source in _grader_cells(nb, release_nb):
-        try:
-            _bind_imports(parse_cell(source), aliases)
-        except SyntaxError:
-            pass
+    aliases = dict(_grader_aliases(tuple(_grader_cells(nb, release_nb))))
     parsed, broken = [], []
     for label, source in student_cells(nb, release_nb):
         try:
@@ -531,11 +542,24 @@ def _program(nb, release_nb):
     return parsed, broken, aliases, student_aliases, _functions([t for _, t in parsed])
 
 
-def _reference_flags(nb, release_nb, exercises, source_nb, parsed, aliases, functions):
+@functools.lru_cache(maxsize=64)
+def _grader_aliases(sources):
+    """What the imports of the grader's cells bind (the same cells for the submission and
+    for the instructor's notebook, read once); a shared dict: copy it before changing."""
+    aliases = {}
+    for source in sources:
+        try:
+            _bind_imports(parse_cell(source), aliases)
+        except SyntaxError:
+            pass
+    return aliases
+
+
+def _reference_flags(nb, exercises, source_nb, source_program, parsed, aliases, functions):
     checked = _checked_functions(nb, exercises)
     allowed = {}
     if source_nb is not None:
-        s_parsed, _, _, s_aliases, s_functions = _program(source_nb, release_nb)
+        s_parsed, _, _, s_aliases, s_functions = source_program
         for exercise in checked:
             refs = EXERCISES[exercise].references if exercise in EXERCISES else ()
             allowed[exercise] = {hit for _, hit in _uses_anywhere(s_parsed, s_functions, s_aliases, refs)}
@@ -582,14 +606,14 @@ def _reached(names, functions):
     return seen
 
 
-def _copy_flags(nb, release_nb, exercises, source_nb, parsed, aliases, functions):
+def _copy_flags(nb, exercises, source_nb, source_program, parsed, aliases, functions):
     """One flag per function of an exercise (or function it calls) that copies one of the
     exercise's references (grader.copies); references the instructor's solution itself
     matches are allowed."""
     checked = _checked_functions(nb, exercises)
     allowed = set()
     if source_nb is not None:
-        s_parsed, _, _, s_aliases, s_functions = _program(source_nb, release_nb)
+        s_parsed, _, _, s_aliases, s_functions = source_program
         for exercise, names in _checked_functions(source_nb, exercises).items():
             refs = EXERCISES[exercise].references if exercise in EXERCISES else ()
             for name in _reached(names, s_functions):
@@ -669,10 +693,11 @@ def scan(submission_nb, release_nb, exercises, source_nb=None):
         flags.extend(f"{label}: {what}{' [severe]' if what in scanner.severe else ''}"
                      for what in scanner.found)
         severe = severe or bool(scanner.severe)
-    flags.extend(_reference_flags(submission_nb, release_nb, exercises, source_nb, parsed,
+    source_program = _program(source_nb, release_nb) if source_nb is not None else None
+    flags.extend(_reference_flags(submission_nb, exercises, source_nb, source_program, parsed,
                                   aliases, functions))
-    flags.extend(_copy_flags(submission_nb, release_nb, exercises, source_nb, parsed, aliases,
-                             functions))
+    flags.extend(_copy_flags(submission_nb, exercises, source_nb, source_program, parsed,
+                             aliases, functions))
     if severe and exercises:
         flags.append(SEVERE_SUMMARY)
     seen, unique = set(), []

@@ -89,7 +89,7 @@ def _preload():
             loaded.append(name)
         except Exception:        # noqa: BLE001 - the run itself imports it (and reports)
             pass
-    for warm in (_warm_validators,):
+    for warm in (_warm_validators, _warm_reference_forms):
         try:
             warm()
         except Exception:        # noqa: BLE001 - only a head start; the run does it again
@@ -112,6 +112,18 @@ def _warm_validators():
         "locked": True, "grade_id": "warm"}})
     nb.cells = [cell]
     _MetadataValidator().validate_nb(nb)
+
+
+def _warm_reference_forms():
+    """grader.flags compares each graded function with the normal forms of its
+    exercise's references (grader.copies), read from the pack's own source files: the
+    same for every submission, so read once here."""
+    from checker.lessons import EXERCISES
+    from grader import copies
+
+    for exercise in EXERCISES.values():
+        for dotted in exercise.references:
+            copies.reference_forms(dotted)
 
 
 def _send(fd, message):

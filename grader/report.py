@@ -78,7 +78,7 @@ def build(root, jobs, seed, kernel, jobs_at_once, cell_timeout, submission_timeo
                 "flags": flags,
                 "zero_reasons": zero_reasons,
                 "lost": {gid: (msg[0] if msg else "") for gid, msg in sorted(lost.items())},
-                "seconds": round(job.result.seconds, 1) if job.result else 0.0,
+                "seconds": round(job.result.seconds, 2) if job.result else 0.0,
                 "exit_code": job.result.returncode if job.result else None,
             })
     return {

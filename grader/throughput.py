@@ -98,7 +98,9 @@ def measure(jobs=(1, 2), students=2, assignments=None, unsafe=False, log=print, 
         for j in jobs:
             report, seconds = _timed_run(root, j, unsafe, cells)
             if "grading_seconds_per_notebook" not in out:
-                out["grading_seconds_per_notebook"] = _per_notebook(report)
+                first_per_notebook = _per_notebook(report, digits=None)
+                out["grading_seconds_per_notebook"] = {a: round(v, 1)
+                                                       for a, v in first_per_notebook.items()}
             out[f"grading_seconds_jobs{j}"] = round(seconds, 1)
             out[f"grading_per_min_jobs{j}"] = round(60.0 * n / seconds, 2)
             out["grading_kernel"] = report["kernel"]
@@ -110,10 +112,10 @@ def measure(jobs=(1, 2), students=2, assignments=None, unsafe=False, log=print, 
         if baseline is not None and baseline != cells:
             report, seconds = _timed_run(root, 1, unsafe, baseline)
             rate = 60.0 * n / seconds
-            per = _per_notebook(report)
+            per = _per_notebook(report, digits=None)
             out[f"grading_per_min_jobs1_{baseline}"] = round(rate, 2)
-            out[f"grading_seconds_per_notebook_{baseline}"] = per
-            mine = out["grading_seconds_per_notebook"]
+            out[f"grading_seconds_per_notebook_{baseline}"] = {a: round(v, 1) for a, v in per.items()}
+            mine = first_per_notebook
             out[f"grading_speedup_over_{baseline}"] = {
                 "whole run": round(out["grading_per_min_jobs1"] / rate, 2) if 1 in jobs else None,
                 **{a: round(per[a] / mine[a], 2) for a in sorted(per) if mine.get(a)}}
@@ -136,12 +138,14 @@ def _timed_run(root, jobs, unsafe, cells):
     return report, seconds
 
 
-def _per_notebook(report):
-    """Mean seconds of one submission per assignment (its nbgrader process, start to end)."""
+def _per_notebook(report, digits=1):
+    """Mean seconds of one submission per assignment (its nbgrader process, start to end),
+    rounded to ``digits`` (None: not rounded, for the ratios)."""
     per = {}
     for row in report["submissions"]:
         per.setdefault(row["assignment"], []).append(row["seconds"])
-    return {a: round(sum(v) / len(v), 1) for a, v in sorted(per.items())}
+    means = {a: sum(v) / len(v) for a, v in sorted(per.items())}
+    return means if digits is None else {a: round(m, digits) for a, m in means.items()}
 
 
 def main(argv=None):
