@@ -90,12 +90,24 @@ def collect(root, assignment):
     return codes, "\n\n".join(_release_code(r) for r in releases.values())
 
 
+def _headless_matplotlib():
+    """copydetect draws its report's figures with pyplot: with Agg, unless this process
+    has chosen a backend already. Chosen here, not through $MPLBACKEND: a variable set in
+    this process would reach every kernel it starts later (no inline figures there)."""
+    import sys
+
+    if "matplotlib.pyplot" not in sys.modules:
+        import matplotlib
+
+        matplotlib.use("Agg")
+
+
 def compare(codes, boilerplate, workdir, threshold=THRESHOLD):
     """Run copydetect on ``codes`` ({student: code}) in ``workdir`` (code/ and
     boilerplate/ are written there, report.html too); returns the listed pairs, sorted
     from the most similar: [{"students": [a, b], "similarity": s, "similarity_each":
     [share of a found in b, share of b found in a], "tokens": shared tokens}]."""
-    os.environ.setdefault("MPLBACKEND", "Agg")      # copydetect draws with matplotlib
+    _headless_matplotlib()
     from copydetect import CopyDetector
 
     workdir = Path(workdir)

@@ -470,7 +470,9 @@ def train(model, X_train, y_train, *, X_hold=None, y_hold=None, X_test=None, y_t
                 iteration += 1
                 log.step(iteration, loss)
                 bar.update(1)
-            bar.set_postfix(hold_acc=f"{log.end_epoch():.4f}")
+            hold_acc = log.end_epoch()
+            if progress:
+                bar.set_postfix(hold_acc=f"{hold_acc:.4f}")
         log.evaluate(iteration, final=True)
     return log.history
 

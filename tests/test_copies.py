@@ -9,6 +9,7 @@ import ast
 import copy
 import inspect
 import json
+import os
 import textwrap
 
 import nbformat
@@ -296,7 +297,11 @@ def _path(path):
 
 def test_the_similarity_report_lists_the_copied_pair_only(tmp_path):
     root = _similarity_course(tmp_path)
+    environment = dict(os.environ)
     data = similarity.report(root, ASSIGNMENT)
+    # nothing leaks into the environment (an $MPLBACKEND set here once reached every
+    # kernel the test process started later, which then drew no inline figures)
+    assert dict(os.environ) == environment
     assert data["students"] == ["alice", "bob", "carol", "dave"]      # gus: the release only
     assert [p["students"] for p in data["pairs"]] == [["alice", "bob"]], data["pairs"]
     assert data["pairs"][0]["similarity"] >= 0.6 and data["threshold"] == similarity.THRESHOLD
