@@ -53,6 +53,7 @@ HUB_REQUIREMENTS = REPO / "hub" / "requirements.txt"
 PROXY_PACKAGE = "configurable-http-proxy@5.3.0"
 START_TIMEOUT_S = 90
 STOP_TIMEOUT_S = 30
+LEFTOVER_TIMEOUT_S = 10
 
 
 class HubError(RuntimeError):
@@ -478,6 +479,7 @@ def stop_hub(hub_dir, log=log):
 
     pid = hub_pid(hub_dir)
     if pid is None:
+        stop_leftovers(hub_dir)          # of a hub that ended without stopping them
         return False
     try:
         os.killpg(pid, signal.SIGTERM)
@@ -496,8 +498,49 @@ def stop_hub(hub_dir, log=log):
             os.kill(ppid, signal.SIGTERM)
         except (OSError, ValueError):
             pass
+    left = stop_leftovers(hub_dir)
+    if left:
+        log(f"stopped {len(left)} process(es) the hub left running: {', '.join(left)}")
     (state_dir(hub_dir) / "hub.pid").unlink(missing_ok=True)
     return True
+
+
+def stop_leftovers(hub_dir, timeout=LEFTOVER_TIMEOUT_S):
+    """Stop what this hub started and did not stop itself: the hub stops its servers when
+    it ends (cleanup_servers), but a server it could not stop in time, or every server of
+    a hub killed after STOP_TIMEOUT_S, keeps running in a session of its own. They are
+    found by their command line: an argument that is a path in this hub's folder (its
+    venv's python, the proxy, the config), this process and its parents excepted.
+    SIGTERM, then SIGKILL after ``timeout`` seconds. Returns "pid command line" of each."""
+    import psutil
+
+    folder = str(Path(hub_dir).resolve())
+    me = psutil.Process()
+    spared = {me.pid, *(p.pid for p in me.parents())}     # e.g. `make hub-stop HUB_DIR=...`
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if proc.pid not in spared and any(
+                    arg == folder or arg.startswith(folder + os.sep)
+                    for arg in proc.info["cmdline"] or []):
+                found.append(proc)
+        except psutil.Error:
+            continue
+    names = []
+    for proc in found:
+        try:
+            names.append(f"{proc.pid} {' '.join(proc.info['cmdline'])[:160]}")
+            proc.terminate()
+        except psutil.Error:
+            continue
+    _, alive = psutil.wait_procs(found, timeout=timeout)
+    for proc in alive:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(alive, timeout=timeout)
+    return names
 
 
 def sync_users(hub_dir, course):

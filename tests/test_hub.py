@@ -457,3 +457,40 @@ def test_course_hub_end_to_end(hub, tmp_path):
     value = listing.get("value") if isinstance(listing, dict) else None
     assert status == 200 and not (isinstance(value, list) and [a for a in value if a.get("status") == "released"])
     print(f"\nhub end to end: setup {course['_setup_s']:.0f} s, workflow {time.monotonic() - t0:.0f} s")
+
+
+def test_hub_stop_stops_what_the_hub_left_and_nothing_else(tmp_path):
+    """A server the hub could not stop (or every server of a hub killed after its stop
+    timeout) runs on in its own session; `make hub-stop` ends it, SIGKILL for one that
+    ignores SIGTERM, and spares a process that only mentions the folder (like the
+    `make hub-stop HUB_DIR=...` that runs it)."""
+    import sys as _sys
+
+    from hub import setup as hub_setup
+
+    hub_dir = tmp_path / "hub"
+    (hub_dir / "venv").mkdir(parents=True)
+    sleeper = "import signal, sys, time\nif sys.argv[1] == 'stubborn':\n" \
+              "    signal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('ready', flush=True)\n" \
+              "time.sleep(120)\n"
+    procs = {name: subprocess.Popen([_sys.executable, "-c", sleeper, name, arg], stdout=subprocess.PIPE,
+                                    start_new_session=True, text=True)
+             for name, arg in (("polite", str(hub_dir / "venv" / "server")),
+                               ("stubborn", str(hub_dir / "venv" / "server")),
+                               ("bystander", f"HUB_DIR={hub_dir}"))}
+    try:
+        for proc in procs.values():
+            assert proc.stdout.readline().strip() == "ready"
+        start = time.monotonic()
+        left = hub_setup.stop_leftovers(hub_dir, timeout=3)
+        seconds = time.monotonic() - start
+        assert sorted(int(line.split(" ")[0]) for line in left) == sorted(
+            procs[name].pid for name in ("polite", "stubborn")), left
+        # (reaped by stop_leftovers, so Popen no longer sees their signals)
+        assert procs["polite"].poll() is not None and procs["stubborn"].poll() is not None
+        assert 3 <= seconds < 20, seconds           # the stubborn one needed the SIGKILL
+        assert procs["bystander"].poll() is None
+    finally:
+        for proc in procs.values():
+            proc.kill()
+            proc.wait(timeout=10)
