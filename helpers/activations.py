@@ -15,9 +15,10 @@ import numpy as np
 def _as_float(z, name):
     """``z`` as a floating array (integers and Python numbers become float64)."""
     z = np.asarray(z)
-    if np.issubdtype(z.dtype, np.floating):
+    kind = z.dtype.kind          # what np.issubdtype tells, in a tenth of its time
+    if kind == "f":              # np.floating
         return z
-    if np.issubdtype(z.dtype, np.integer) or z.dtype == np.bool_:
+    if kind in "iub":            # np.integer, np.bool_
         return z.astype(np.float64)
     raise TypeError(f"{name} must hold real numbers, got dtype {z.dtype}")
 

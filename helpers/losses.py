@@ -14,8 +14,8 @@ from helpers.activations import log_sigmoid, log_softmax, sigmoid, softmax
 
 def _check_logits(logits, ndim, name="logits"):
     logits = np.asarray(logits)
-    if not np.issubdtype(logits.dtype, np.floating):
-        if np.issubdtype(logits.dtype, np.integer):
+    if logits.dtype.kind != "f":             # not np.floating
+        if logits.dtype.kind in "iu":        # np.integer
             logits = logits.astype(np.float64)
         else:
             raise TypeError(f"{name} must hold real numbers, got dtype {logits.dtype}")
@@ -31,7 +31,7 @@ def _check_labels(y, N, K):
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] != N:
         raise ValueError(f"y must have shape (N,) = ({N},) to match logits, got shape {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer):
+    if y.dtype.kind not in "iu":             # not np.integer
         raise TypeError(f"y must hold integer class labels 0..K-1, got dtype {y.dtype}")
     if y.size and (y.min() < 0 or y.max() >= K):
         raise ValueError(f"y holds labels from {y.min()} to {y.max()}, outside 0..{K - 1} "
