@@ -301,6 +301,10 @@ def adam_inplace(w, dw, config=None):
     denominator by ``sqrt(c2)``). It is the same update, computed with 12 passes over the
     arrays instead of 13 (the step is bound by those passes: about 0.8 ms for the 545k
     float32 parameters of the bench MLP, of which np.sqrt alone is 0.25 ms).
+
+    ``config["bias_correction"] = False`` (not a key of :func:`adam`) leaves the
+    corrections out: ``w -= lr * m / (sqrt(v) + eps)``, the ablation of notebook 5
+    (``helpers.probes.adam_uncorrected_inplace``).
     """
     dw = _check_arrays(w, dw, "adam_inplace", inplace=True)
     config = _setup(config, "adam")
@@ -312,9 +316,12 @@ def adam_inplace(w, dw, config=None):
     config["t"] = t
     # m_hat = m/c1, v_hat = v/c2, w -= lr*m_hat/(sqrt(v_hat)+eps): folded into lr_t and
     # eps_hat (see the docstring), so s = lr_t * m / (sqrt(v) + eps_hat), then w -= s.
-    c1, c2 = 1 - b1**t, 1 - b2**t
-    lr_t = config["learning_rate"] * math.sqrt(c2) / c1
-    eps_hat = config["epsilon"] * math.sqrt(c2)
+    if config.get("bias_correction", True):
+        c1, c2 = 1 - b1**t, 1 - b2**t
+        lr_t = config["learning_rate"] * math.sqrt(c2) / c1
+        eps_hat = config["epsilon"] * math.sqrt(c2)
+    else:                # the ablation of notebook 5: w -= lr * m / (sqrt(v) + eps)
+        lr_t, eps_hat = config["learning_rate"], config["epsilon"]
     for w, m, v, dw, s in _blocks(scratch, (w, m, v), (dw,)):
         # m = b1*m + (1-b1)*dw
         np.multiply(m, b1, out=m)

@@ -22,7 +22,7 @@ import math
 import numpy as np
 from tqdm.auto import tqdm
 
-from helpers import activations, layers
+from helpers import activations, layers, optim
 
 INITS = {"xavier": layers.xavier_init, "he": layers.he_init}
 _FORWARD = {"sigmoid": activations.sigmoid_forward, "tanh": activations.tanh_forward,
@@ -108,31 +108,11 @@ def layer_gradient_norms(model, X, y):
 def adam_uncorrected_inplace(w, dw, config=None):
     """Adam WITHOUT the bias correction, in place: ``m``, ``v`` as in Adam, then
     ``w -= lr * m / (sqrt(v) + eps)`` (the ablation of notebook 5; keys as
-    ``helpers.optim.adam``). Returns None."""
-    if config is None:
-        config = {}
-    config.setdefault("learning_rate", 1e-3)
-    config.setdefault("beta1", 0.9)
-    config.setdefault("beta2", 0.999)
-    config.setdefault("epsilon", 1e-8)
-    for key in ("m", "v", "scratch"):
-        if key not in config:
-            config[key] = np.zeros_like(w)
-    m, v, s = config["m"], config["v"], config["scratch"]
-    b1, b2 = config["beta1"], config["beta2"]
-    config["t"] = config.get("t", 0) + 1
-    np.multiply(m, b1, out=m)
-    np.multiply(dw, 1 - b1, out=s)
-    np.add(m, s, out=m)
-    np.multiply(v, b2, out=v)
-    np.square(dw, out=s)
-    np.multiply(s, 1 - b2, out=s)
-    np.add(v, s, out=v)
-    np.sqrt(v, out=s)
-    np.add(s, config["epsilon"], out=s)
-    np.divide(m, s, out=s)
-    np.multiply(s, config["learning_rate"], out=s)
-    np.subtract(w, s, out=w)
+    ``helpers.optim.adam``): ``helpers.optim.adam_inplace`` with
+    ``config["bias_correction"] = False``. Returns None."""
+    config = {} if config is None else config
+    config["bias_correction"] = False
+    optim.adam_inplace(w, dw, config)
 
 
 def train_steps(model, X, y, rule, config, steps, batch_size=64, seed=0, desc=None,

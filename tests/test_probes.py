@@ -98,6 +98,24 @@ def test_adam_uncorrected_recomputed_from_the_formula():
     assert config["t"] == 4
 
 
+def test_adam_uncorrected_is_adam_inplace_without_the_correction_only():
+    """The ablation is optim.adam_inplace's own passes (blocks and all) with the two
+    scalars left uncorrected; the default keeps the correction."""
+    rng = np.random.default_rng(1)
+    w0 = rng.standard_normal(optim.BLOCK + 7).astype(np.float32)
+    grads = [rng.standard_normal(w0.size).astype(np.float32) for _ in range(3)]
+    runs = {}
+    for name, rule, config in (("ablation", probes.adam_uncorrected_inplace, {}),
+                               ("flag", optim.adam_inplace, {"bias_correction": False}),
+                               ("adam", optim.adam_inplace, {})):
+        w = w0.copy()
+        for g in grads:
+            rule(w, g, config)
+        runs[name] = w
+    assert np.array_equal(runs["ablation"], runs["flag"])
+    assert not np.allclose(runs["ablation"], runs["adam"], rtol=1e-3)
+
+
 def test_adam_step_ratio():
     assert probes.adam_step_ratio(1) == pytest.approx(0.1 / np.sqrt(0.001))
     t = np.arange(1, 5001)
