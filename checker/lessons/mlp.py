@@ -196,9 +196,11 @@ def _has_zero(c):
     return bool(np.any(c["x"] == 0))
 
 
-class Relu(ActivationLayer):
-    name = kind = "relu"
+class _Kinked(ActivationLayer):
+    """An activation with a kink at 0: a case with exact zeros, where the derivative is
+    the left branch's (``left_slope``), checked by value instead of finite differences."""
     kinked = True
+    left_slope = None                      # the text's "0 for ReLU"
 
     def edge_cases(self, rng):
         return [_kink_case(rng)]
@@ -210,8 +212,13 @@ class Relu(ActivationLayer):
     @property
     def promises(self):
         return super().promises + (
-            Promise("kink", "at z = 0 the derivative of the left branch (0 for ReLU)",
+            Promise("kink", f"at z = 0 the derivative of the left branch ({self.left_slope})",
                     _has_zero),)
+
+
+class Relu(_Kinked):
+    name = kind = "relu"
+    left_slope = "0 for ReLU"
 
     def mistakes(self, case):
         x, dout = case["x"], case["dout"]
@@ -226,21 +233,9 @@ class Relu(ActivationLayer):
         return out
 
 
-class LeakyRelu(ActivationLayer):
+class LeakyRelu(_Kinked):
     name = kind = "leaky_relu"
-    kinked = True
-
-    def edge_cases(self, rng):
-        return [_kink_case(rng)]
-
-    def gradients(self, case):
-        return {} if _has_zero(case) else super().gradients(case)
-
-    @property
-    def promises(self):
-        return super().promises + (
-            Promise("kink", "at z = 0 the derivative of the left branch (0.01 for LeakyReLU)",
-                    _has_zero),)
+    left_slope = "0.01 for LeakyReLU"
 
     def mistakes(self, case):
         x, dout = case["x"], case["dout"]
