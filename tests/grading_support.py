@@ -302,6 +302,16 @@ def fixture_source():
 
 FIXTURE_ASSIGNMENT = "90_fixture"
 FIXTURE_NAME = "fixture.ipynb"
+
+
+def fixture_course(dest):
+    """A course in ``dest`` with the fixture assignment released; returns (root, its
+    release notebook, the release solved with the instructor's answers)."""
+    grading_env()
+    root = make_course(dest, fixtures={FIXTURE_ASSIGNMENT: {FIXTURE_NAME: fixture_source()}})
+    release = release_nb(root, FIXTURE_ASSIGNMENT, FIXTURE_NAME)
+    return root, release, solved(release, fixture_source())
+
 FIXTURE_POINTS = {"test-sigmoid": 1.0, "test-l2_penalty": 2.0}
 
 

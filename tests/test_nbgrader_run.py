@@ -30,11 +30,7 @@ HANGS, HONEST = "a_hangs", "b_honest"       # graded in this order by one worker
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    gs.grading_env()
-    root = gs.make_course(tmp_path_factory.mktemp("preloaded-course"),
-                          fixtures={FIX: {gs.FIXTURE_NAME: gs.fixture_source()}})
-    release = gs.release_nb(root, FIX, gs.FIXTURE_NAME)
-    good = gs.solved(release, gs.fixture_source())
+    root, release, good = gs.fixture_course(tmp_path_factory.mktemp("preloaded-course"))
     hangs = gs.solved(release, gs.fixture_source())
     for cell in hangs.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "sigmoid-solution":

@@ -91,11 +91,7 @@ STUDENTS = ["instructor", "untouched", "second", "third"]
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    gs.grading_env()
-    root = gs.make_course(tmp_path_factory.mktemp("runs-course"),
-                          fixtures={FIX: {gs.FIXTURE_NAME: gs.fixture_source()}})
-    release = gs.release_nb(root, FIX, gs.FIXTURE_NAME)
-    good = gs.solved(release, gs.fixture_source())
+    root, release, good = gs.fixture_course(tmp_path_factory.mktemp("runs-course"))
     for student in STUDENTS:
         gs.submit(root, student, FIX, gs.FIXTURE_NAME, release if student == "untouched" else good)
     return root
