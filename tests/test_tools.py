@@ -213,3 +213,13 @@ def test_budget_notes_name_the_slow_notebooks():
     notes = budget_notes({"01": 5.0, "05": 31.5})
     assert len(notes) == 1 and "05 took 31.5 s" in notes[0]
     assert any("the run took 150 s" in n for n in budget_notes({f"0{i}": 30.0 for i in range(5)}))
+
+
+def test_report_match_tolerance_is_inclusive_despite_rounding():
+    """0.981 - 0.978 is 0.0030000000000000027 in floating point: six test images of 2,000,
+    exactly the "within 0.003" the target allows, must pass."""
+    from tools import report
+
+    target = report.Target("a", match="b")
+    assert report.check(target, {"a": 0.981, "b": 0.978})[0] == report.PASS
+    assert report.check(target, {"a": 0.9815, "b": 0.978})[0] == report.MISS

@@ -146,7 +146,7 @@ def check(target, results):
             missing.append(other)
             continue
         gap = value - results[other]
-        if kind == "match" and abs(gap) > TOLERANCE:
+        if kind == "match" and abs(gap) > TOLERANCE + 1e-9:   # inclusive: 0.981 - 0.978
             misses.append(f"{gap:+.4f} from `{other}`")
         if kind == "at_least" and gap < 0:
             misses.append(f"{gap:+.4f} below `{other}`")
