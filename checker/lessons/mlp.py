@@ -733,6 +733,17 @@ def _clear_of_kinks(params, X, gap=1e-3):
     return True
 
 
+def _network_clear_of_kinks(rng, sizes, N):
+    """(params, X (N, sizes[0])): a network and inputs none of whose ReLU inputs lies
+    within the finite differences' step of 0."""
+    for _ in range(100):
+        params = _network(rng, sizes)
+        X = rng.normal(size=(N, sizes[0]))
+        if _clear_of_kinks(params, X):
+            return params, X
+    raise RuntimeError("could not draw a network clear of the ReLU kinks")  # pragma: no cover
+
+
 class MlpLossGrad(Exercise):
     """``mlp_loss_grad(params, X, y, dense, activation, loss, weight_decay=0.0) -> (loss,
     grads)``: the whole network built from the layer functions it is given (``dense`` and
@@ -757,13 +768,7 @@ class MlpLossGrad(Exercise):
         for activation, loss, wd, n_layers in self.settings:
             sizes = dims(rng, 2, 6, n_layers + 1)
             N = int(rng.integers(3, 8))
-            for _ in range(100):
-                params = _network(rng, sizes)
-                X = rng.normal(size=(N, sizes[0]))
-                if _clear_of_kinks(params, X):
-                    break
-            else:  # pragma: no cover - the gap is tiny against the spread
-                raise RuntimeError("could not draw a network clear of the ReLU kinks")
+            params, X = _network_clear_of_kinks(rng, sizes, N)
             if wd == "wd":
                 wd = float(rng.uniform(0.05, 0.5))
             decay = "weight_decay left at its default" if wd is None else f"weight_decay={wd:.3g}"
@@ -781,13 +786,7 @@ class MlpLossGrad(Exercise):
                  ("params", "X", "y")),
                 ("tanh", "mse", 3, int(rng.integers(3, 7)), None, ())]:
             sizes = dims(rng, 3, 6, n_layers) + [2]
-            for _ in range(100):
-                params = _network(rng, sizes)
-                X = rng.normal(size=(N, sizes[0]))
-                if _clear_of_kinks(params, X):
-                    break
-            else:  # pragma: no cover - the gap is tiny against the spread
-                raise RuntimeError("could not draw a network clear of the ReLU kinks")
+            params, X = _network_clear_of_kinks(rng, sizes, N)
             decay = "weight_decay left at its default" if wd is None else f"weight_decay={wd:.3g}"
             label = f"{activation}, {loss}, {decay}, sizes {sizes}, N={N}" + \
                 (", a single example" if N == 1 else "") + ", two classes" + \
