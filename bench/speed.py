@@ -377,17 +377,22 @@ def _single_thread(X, y, reps, matmul_n, with_torch):
             torch.set_num_threads(torch_threads)
 
 
-# Issue 18's target for the grading mode that runs only what it grades: at least 5x the
-# rate of grading every cell, for the notebooks with experiments between their exercises.
+# Issue 18's target: at least 5x today's rate for the notebooks with experiments between
+# their exercises, today's rate being every cell executed in an nbgrader process started
+# afresh for each submission (grader.throughput's baseline "nbgrader", measured in the
+# same run). The baseline "all" (every cell, forked from a preloaded server) is printed
+# beside it: what leaving out the experiments alone buys.
 GRADED_SPEEDUP_TARGET = 5.0
+GRADED_SPEEDUP_BASELINE = "nbgrader"
+GRADING_BASELINES = ("all", "nbgrader")
 GRADED_SPEEDUP_NOTEBOOKS = ("02_logistic", "03_regularization", "04_softmax", "05_mlp")
 
 
 def graded_target_met(result):
     """True when every notebook of GRADED_SPEEDUP_NOTEBOOKS that was measured is graded at
-    least GRADED_SPEEDUP_TARGET times faster in grading mode graded than with every cell;
-    None without the measurement."""
-    over = result.get("grading_speedup_over_all")
+    least GRADED_SPEEDUP_TARGET times faster in grading mode graded than by the baseline
+    GRADED_SPEEDUP_BASELINE; None without the measurement."""
+    over = result.get(f"grading_speedup_over_{GRADED_SPEEDUP_BASELINE}")
     if not over:
         return None
     measured = [over[a] for a in GRADED_SPEEDUP_NOTEBOOKS if over.get(a) is not None]
@@ -423,7 +428,7 @@ def run(quick=False, output=None, repeats=None, images=None, with_torch=True,
         result["single_thread"] = _single_thread(X, y, reps, settings["matmul_n"], with_torch)
     if grading:
         from grader import throughput  # the tutor side; imported only when asked for
-        result.update(throughput.measure(jobs=(1, 2), baseline="all"))
+        result.update(throughput.measure(jobs=(1, 2), baseline=GRADING_BASELINES))
         result["grading_graded_target_met"] = graded_target_met(result)
     result["blas"] = blas_info()          # after the runs: scikit-learn's BLAS is loaded too
     result["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
@@ -501,16 +506,23 @@ def format_table(result):
         if per:
             lines.append(f"  seconds per submission, JOBS=1 (grading mode {result.get('grading_cells')}): "
                          + ", ".join(f"{a} {s:.1f}" for a, s in per.items()))
-        over = result.get("grading_speedup_over_all")        # the same submissions, every cell
-        if over:
-            every = result["grading_seconds_per_notebook_all"]
-            lines.append("  seconds per submission, JOBS=1 (grading mode all, every cell): "
+        described = {"all": "every cell, forked from a preloaded nbgrader",
+                     "nbgrader": "every cell, a fresh nbgrader process each, as nbgrader grades"}
+        for baseline in GRADING_BASELINES:        # the same submissions, graded another way
+            over = result.get(f"grading_speedup_over_{baseline}")
+            if not over:
+                continue
+            every = result[f"grading_seconds_per_notebook_{baseline}"]
+            lines.append(f"  seconds per submission, JOBS=1 (baseline {baseline}: "
+                         f"{described[baseline]}): "
                          + ", ".join(f"{a} {s:.1f}" for a, s in every.items()))
-            lines.append("  grading mode graded over all: "
-                         + ", ".join(f"{a} {r:.2f}x" for a, r in over.items() if r is not None)
-                         + f"   (target >= {GRADED_SPEEDUP_TARGET:g}x for "
+            line = (f"  grading mode graded over {baseline}: "
+                    + ", ".join(f"{a} {r:.2f}x" for a, r in over.items() if r is not None))
+            if baseline == GRADED_SPEEDUP_BASELINE:
+                line += (f"   (target >= {GRADED_SPEEDUP_TARGET:g}x for "
                          + ", ".join(GRADED_SPEEDUP_NOTEBOOKS) + ": "
                          + ("met" if graded_target_met(result) else "not met") + ")")
+            lines.append(line)
     load = result["machine"]["loadavg_before"][0], result["machine"]["loadavg_after"][0]
     lines.append(f"  load average before/after: {load[0]:.2f} / {load[1]:.2f} "
                  f"on {result['machine']['cpus']} CPUs")

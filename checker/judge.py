@@ -108,7 +108,8 @@ def verify(name, seed, hidden, outputs):
     if seed is not None and not isinstance(seed, (str, int)):
         return Verdict(False, f"{name}: the seed must be a string, an integer or None, "
                               f"got {type(seed).__name__}")
-    cases = cases_for(name, seed, hidden)
+    reference = _reference(name, seed, hidden)
+    cases = reference.cases
     if not isinstance(outputs, list):
         return Verdict(False, f"{name}: malformed outputs: expected a list with one entry per "
                               f"case ({len(cases)}), got {type(outputs).__name__}")
@@ -119,7 +120,7 @@ def verify(name, seed, hidden, outputs):
     for i, (case, out) in enumerate(zip(cases, outputs), start=1):
         where = f"{name}: case {i} of {len(cases)} ({case['label']})"
         try:
-            problem, errs = _judge_case(exercise, case, out)
+            problem, errs = _judge_case(exercise, case, out, reference, i - 1)
         except Exception as exc:  # defensive: a malformed output must never crash the judge
             problem, errs = f"could not check the output ({type(exc).__name__}: {exc})", []
         errors.extend(errs)
@@ -134,8 +135,9 @@ def verify(name, seed, hidden, outputs):
     return Verdict(True, f"{name}: {len(cases)} random cases passed ({summary})", max_err)
 
 
-def _judge_case(exercise, case, out):
-    """(problem message or None, list of relative errors) for one case.
+def _judge_case(exercise, case, out, reference, index):
+    """(problem message or None, list of relative errors) for case ``index`` of
+    ``reference`` (:class:`Reference`), which is ``case``.
 
     An Exercise: values against the reference, then gradients against finite
     differences. A PropertyExercise: the form of the outputs (keys, shapes, finite
@@ -143,7 +145,7 @@ def _judge_case(exercise, case, out):
     if isinstance(out, StudentError):
         return out.message, []
     by_value = not isinstance(exercise, PropertyExercise)
-    expected = exercise.expected(case) if by_value else _form(exercise.shapes(case))
+    expected = reference.expected(index) if by_value else _form(exercise.shapes(case))
     watched = tuple(case.get("unchanged") or ())
     expected = {**expected, **{f"{key}_after": case[key] for key in watched}}
     if not isinstance(out, dict):
@@ -163,7 +165,7 @@ def _judge_case(exercise, case, out):
         return problem, errors
     if not by_value:
         return exercise.properties(case, out), errors
-    for path, fd in exercise.gradients(case).items():
+    for path, fd in reference.gradients(index).items():
         got = out
         for key in path:
             got = got[key]
@@ -175,6 +177,65 @@ def _judge_case(exercise, case, out):
                     f"the reference: relative error {err:.2e} > {TOLERANCE:.0e}\n"
                     f"{_excerpts(np.asarray(got, dtype=np.float64), fd)}"), errors
     return None, errors
+
+
+class Reference:
+    """What the judge compares a check's outputs with, for one (exercise, seed, hidden):
+    the cases and, computed when first asked for, each case's expected outputs and the
+    finite differences of its gradients.
+
+    A grading run judges every submission with the same seed, so the grader keeps these
+    (:func:`_reference`) instead of drawing and computing them again for each submission;
+    the preloaded nbgrader server computes them before it forks (:func:`prepare`), so
+    each submission's process starts with them. They are the judge's own: the cases a
+    check runs the student's functions on are drawn afresh (``checker.runner``), so no
+    student code ever holds these arrays."""
+
+    def __init__(self, name, seed, hidden):
+        self.exercise = get(name)
+        self.cases = cases_for(name, seed, hidden)
+        self._expected, self._gradients = {}, {}
+
+    def expected(self, index):
+        if index not in self._expected:
+            self._expected[index] = self.exercise.expected(self.cases[index])
+        return self._expected[index]
+
+    def gradients(self, index):
+        if index not in self._gradients:
+            self._gradients[index] = self.exercise.gradients(self.cases[index])
+        return self._gradients[index]
+
+    def complete(self):
+        """Compute every case's expected outputs and finite differences now."""
+        if not isinstance(self.exercise, PropertyExercise):
+            for index in range(len(self.cases)):
+                self.expected(index)
+                self.gradients(index)
+        return self
+
+
+#: Reference objects by (exercise, seed, hidden); at most _KEPT, the oldest dropped first.
+_REFERENCES = {}
+_KEPT = 256
+
+
+def _reference(name, seed, hidden):
+    """The kept Reference of (name, seed, hidden), made when there is none (or when the
+    exercise called ``name`` is no longer the one it was made for)."""
+    key = (name, None if seed is None else str(seed), hidden)
+    kept = _REFERENCES.get(key)
+    if kept is None or kept.exercise is not get(name):
+        while len(_REFERENCES) >= _KEPT:
+            del _REFERENCES[next(iter(_REFERENCES))]
+        kept = _REFERENCES[key] = Reference(name, seed, hidden)
+    return kept
+
+
+def prepare(name, seed, hidden):
+    """Draw and compute what judging ``name``'s check with ``seed`` (visible or hidden)
+    compares with, ahead of the first payload; later verdicts reuse it."""
+    return _reference(name, seed, hidden).complete()
 
 
 def _changed_in_place(exercise, case, out, watched):

@@ -303,8 +303,11 @@ def _run_local(run, indices, jobs, bar):
     # One preloaded nbgrader server per worker thread (grader/nbgrader_run.py): each
     # submission still runs in a fresh process of its own, forked from it.
     local, servers = threading.local(), []
+    preload = settings.grading_preload()
 
     def server():
+        if not preload:
+            return None
         if getattr(local, "server", None) is None:
             local.server = nbgrader_run.Preloaded(run.root, _pipeline().nbgrader_env())
             with lock:

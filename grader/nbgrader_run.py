@@ -32,6 +32,11 @@ own kernel and sandbox, killed with its kernels on the time limit); nothing it d
 reaches the server, which never runs nbgrader itself and holds no open file, gradebook
 connection, thread or event loop when it forks (it refuses to serve if an import started
 a thread). The server stops, and kills a run in progress, when its client goes away.
+Before it forks a grading run it also computes what the judge compares the
+assignment's checks with (:func:`_prepare_verdicts`): the same for every submission of
+the run, so each submission's process starts with it. ``$COURSE_GRADING_PRELOAD=0``
+(grader/settings.py) turns the server off: each submission then starts an interpreter
+of its own, as ``nbgrader autograde`` does.
 """
 import json
 import logging
@@ -124,6 +129,46 @@ def _warm_reference_forms():
     for exercise in EXERCISES.values():
         for dotted in exercise.references:
             copies.reference_forms(dotted)
+
+
+_PREPARED = set()
+
+
+def _prepare_verdicts(request):
+    """Before forking a grading run of an assignment: compute what the judge compares
+    its checks with (checker.judge.prepare). Every submission of a grading run is judged
+    with the run's seed and hidden key (in the request's environment), so the cases and
+    the reference outputs are the same for all of them: drawn and computed here once per
+    server, each submission's process starts with them. The checks are read from the
+    instructor's notebooks (``solutions/<assignment>/*.ipynb``, nbgrader's source folder), never from a
+    submission."""
+    argv, env = list(request.get("argv") or ()), dict(request.get("env") or {})
+    if len(argv) < 2 or argv[0] != "autograde":
+        return
+    from grader import settings
+
+    assignment = argv[1]
+    seed, key = env.get(settings.CHECK_SEED) or None, env.get(settings.HIDDEN_KEY) or None
+    if (assignment, seed, key) in _PREPARED:
+        return
+    _PREPARED.add((assignment, seed, key))
+    import nbformat
+    from pathlib import Path
+
+    from checker import judge
+    from grader.preprocessors import expected_checks, hidden_seed
+
+    checks = set()
+    for path in sorted((Path(request["cwd"]) / "solutions" / assignment).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+                checks.update((e, h) for e, h in expected_checks(cell.source) if e)
+    for exercise, hidden in sorted(checks):
+        if hidden and key is not None:
+            judge.prepare(exercise, hidden_seed(key, exercise), True)
+        elif not hidden and seed is not None:
+            judge.prepare(exercise, seed, False)
 
 
 def _send(fd, message):
@@ -225,6 +270,10 @@ def serve():
     _send(proto_out, {"ready": True, "pid": os.getpid(), "preloaded": loaded,
                       "seconds": round(time.monotonic() - start, 3)})
     for request in _lines(proto_in):
+        try:
+            _prepare_verdicts(request)
+        except Exception:        # noqa: BLE001 - only a head start; the run judges anyway
+            pass
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()

@@ -380,7 +380,8 @@ def autograde(root, jobs=None, unsafe=False, students=None, assignments=None,
         cell_timeout = int(cell_timeout or settings.cell_timeout())
         timeout = float(timeout or settings.submission_timeout())
         limits_line = _limits_line(kernel)
-    except ValueError as exc:       # a limit in the environment that is not a number
+        settings.grading_preload()  # checked before any submission is graded
+    except ValueError as exc:       # a limit or a switch in the environment that is not valid
         raise GradingError(str(exc)) from None
     pairs = discover_submissions(root, students, assignments)
     if not pairs:

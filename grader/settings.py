@@ -12,10 +12,13 @@
 | ``COURSE_HIDDEN_KEY``       | key of the hidden checks' seeds (else fresh); never passed to a kernel | unset |
 | ``MNIST_DIR``               | MNIST folder mounted in the sandbox           | unset (data/mnist/)  |
 | ``COURSE_DB_URL``           | the gradebook (SQLAlchemy URL; grader.gradebook) | gradebook.db, SQLite |
+| ``COURSE_GRADING_PRELOAD``  | ``0``: each submission's nbgrader in a fresh interpreter, not forked from a preloaded one (local backend) | ``1`` |
 | ``SLURM_ARRAY_TASK_ID``     | set by Slurm: the array task a grading task is | unset                |
 | ``COURSEPACK_TASK_OFFSET``  | added to it (runs split into several arrays)  | 0                    |
 
-Numbers: unset or empty gives the default; anything else must be a positive number
+Switches (``COURSE_GRADING_PRELOAD``): ``1``/``yes``/``true`` or ``0``/``no``/``false``
+(any case), unset or empty gives the default, anything else is a ValueError. Numbers:
+unset or empty gives the default; anything else must be a positive number
 (decimals are cut to whole units), or ValueError names the variable and what it holds.
 Every value is read when it is asked for, never at import.
 """
@@ -31,6 +34,7 @@ CHECK_SEED = "COURSE_CHECK_SEED"
 HIDDEN_KEY = "COURSE_HIDDEN_KEY"
 MNIST_DIR = "MNIST_DIR"
 DB_URL = "COURSE_DB_URL"
+GRADING_PRELOAD = "COURSE_GRADING_PRELOAD"
 ARRAY_TASK_ID = "SLURM_ARRAY_TASK_ID"
 TASK_OFFSET = "COURSEPACK_TASK_OFFSET"
 
@@ -100,6 +104,27 @@ def hidden_key():
     """``$COURSE_HIDDEN_KEY`` as set by ``python -m grader autograde`` (the key the hidden
     checks' seeds are derived from; the grading kernel never sees it), or None."""
     return _text(HIDDEN_KEY) or None
+
+
+def _switch(name, default):
+    """The rule for every switch: unset/empty -> default, else yes/no in one of its forms."""
+    raw = _text(name)
+    if not raw:
+        return default
+    if raw.lower() in ("1", "yes", "true"):
+        return True
+    if raw.lower() in ("0", "no", "false"):
+        return False
+    raise ValueError(f"${name} is {raw!r}; expected 1 or 0 (yes/no, true/false)")
+
+
+def grading_preload():
+    """Whether the local backend forks each submission's nbgrader process from a
+    preloaded server (grader/nbgrader_run.py; ``$COURSE_GRADING_PRELOAD``, default yes).
+    No: a fresh interpreter per submission, as ``nbgrader autograde`` runs (slower; for
+    a platform where forking a loaded interpreter is unsafe, and for the baseline of
+    ``make bench``)."""
+    return _switch(GRADING_PRELOAD, True)
 
 
 def mnist_dir():

@@ -16,11 +16,19 @@ submission took at the first ``jobs`` value (its nbgrader process, start to end)
 ``cells`` is the grading mode (grader/grading_cells.py): "graded" (the default, what
 ``make autograde`` does) or "all" (every cell, as before the grading mode existed).
 
+A *baseline* grades the same submissions once more at JOBS=1, another way
+(:data:`BASELINES`): "all" (every cell, each submission still forked from a preloaded
+nbgrader server: what leaving out the experiments buys) or "nbgrader" (every cell, each
+submission in a fresh interpreter that imports nbgrader anew, as ``nbgrader autograde``
+grades: the way issue 18 measured today's rate).
+
 ``python -m grader.throughput [--cells all|graded] [--jobs 1 2] [--students N]
-[--assignment A ...]`` prints the same dict as JSON.
+[--assignment A ...] [--baseline all|nbgrader ...]`` prints the same dict as JSON.
 """
+import contextlib
 import copy
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -28,9 +36,13 @@ from pathlib import Path
 
 import nbformat
 
-from grader import pipeline
+from grader import pipeline, settings
 
 REPO = pipeline.REPO_ROOT
+
+#: The baselines: name -> (grading mode, whether each submission is forked from a
+#: preloaded nbgrader server, grader/nbgrader_run.py).
+BASELINES = {"graded": ("graded", True), "all": ("all", True), "nbgrader": ("all", False)}
 
 
 def solved(release, source):
@@ -76,11 +88,16 @@ def measure(jobs=(1, 2), students=2, assignments=None, unsafe=False, log=print, 
     docstring for the returned keys). Every submission must get full marks, else
     RuntimeError (a throughput of failing runs means nothing).
 
-    With ``baseline`` (a grading mode, e.g. "all"), the same submissions are graded once
-    more at JOBS=1 in that mode, after the timed runs, adding
+    With ``baseline`` (a name of :data:`BASELINES`, or several), the same submissions are
+    graded once more at JOBS=1 each such way, after the timed runs, adding for each
     ``grading_per_min_jobs1_<baseline>``, ``grading_seconds_per_notebook_<baseline>`` and
     ``grading_speedup_over_<baseline>``: the rate of ``cells`` over the baseline's, for the
     whole run and per assignment (seconds per submission, baseline / ``cells``)."""
+    baselines = (baseline,) if isinstance(baseline, str) else tuple(baseline or ())
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise ValueError(f"unknown baseline(s) {', '.join(map(repr, unknown))}; "
+                         f"the baselines are: {', '.join(BASELINES)}")
     jobs = tuple(int(j) for j in jobs)
     if not jobs or min(jobs) < 1:
         raise ValueError(f"jobs must be positive integers, got {jobs!r}")
@@ -109,8 +126,10 @@ def measure(jobs=(1, 2), students=2, assignments=None, unsafe=False, log=print, 
         base = out[f"grading_per_min_jobs{jobs[0]}"]
         for j in jobs[1:]:
             out[f"grading_speedup_jobs{j}"] = round(out[f"grading_per_min_jobs{j}"] / base, 2)
-        if baseline is not None and baseline != cells:
-            report, seconds = _timed_run(root, 1, unsafe, baseline)
+        for baseline in baselines:
+            if BASELINES[baseline] == (cells, True):
+                continue                      # the timed runs themselves
+            report, seconds = _timed_run(root, 1, unsafe, *BASELINES[baseline])
             rate = 60.0 * n / seconds
             per = _per_notebook(report, digits=None)
             out[f"grading_per_min_jobs1_{baseline}"] = round(rate, 2)
@@ -119,16 +138,33 @@ def measure(jobs=(1, 2), students=2, assignments=None, unsafe=False, log=print, 
             out[f"grading_speedup_over_{baseline}"] = {
                 "whole run": round(out["grading_per_min_jobs1"] / rate, 2) if 1 in jobs else None,
                 **{a: round(per[a] / mine[a], 2) for a in sorted(per) if mine.get(a)}}
-            log(f"autograde JOBS=1, grading mode {baseline}: {n} submissions in {seconds:.1f} s "
+            log(f"autograde JOBS=1, baseline {baseline}: {n} submissions in {seconds:.1f} s "
                 f"({rate:.2f} per minute)")
     return out
 
 
-def _timed_run(root, jobs, unsafe, cells):
-    """One timed ``autograde`` of every submission; RuntimeError unless all get full marks."""
+@contextlib.contextmanager
+def _preloading(preload):
+    """``$COURSE_GRADING_PRELOAD`` set to ``preload`` inside, as it was after."""
+    name = settings.GRADING_PRELOAD
+    before = os.environ.get(name)
+    os.environ[name] = "1" if preload else "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
+def _timed_run(root, jobs, unsafe, cells, preload=True):
+    """One timed ``autograde`` of every submission (forked from preloaded servers or not);
+    RuntimeError unless all get full marks."""
     start = time.perf_counter()
-    report = pipeline.autograde(root, jobs=jobs, unsafe=unsafe, log=lambda *_: None, cells=cells,
-                                restart=True)
+    with _preloading(preload):
+        report = pipeline.autograde(root, jobs=jobs, unsafe=unsafe, log=lambda *_: None,
+                                    cells=cells, restart=True)
     seconds = time.perf_counter() - start
     bad = [f"{r['student']}/{r['assignment']}: {r['auto_score']}/{r['auto_max']}"
            for r in report["submissions"] if r["auto_score"] != r["auto_max"]]
@@ -158,8 +194,9 @@ def main(argv=None):
     parser.add_argument("--students", type=int, default=2, help="full-marks students per assignment")
     parser.add_argument("--assignment", action="append", default=None, help="only this assignment")
     parser.add_argument("--unsafe", action="store_true", help="no sandbox (trusted notebooks only)")
-    parser.add_argument("--baseline", default=None, choices=("graded", "all"),
-                        help="also grade once at JOBS=1 in this mode and report the speed-up over it")
+    parser.add_argument("--baseline", nargs="+", default=None, choices=tuple(BASELINES),
+                        help="also grade once at JOBS=1 this way (all: every cell; nbgrader: "
+                             "every cell, a fresh nbgrader process each) and report the speed-up")
     args = parser.parse_args(argv)
     print(json.dumps(measure(jobs=tuple(args.jobs), students=args.students, assignments=args.assignment,
                              unsafe=args.unsafe, cells=args.cells, baseline=args.baseline), indent=1))

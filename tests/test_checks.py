@@ -76,6 +76,47 @@ def test_correct_solutions_pass_visible_hidden_and_random_seeds(name, monkeypatc
         assert verdict.passed and re.fullmatch(pattern, verdict.message), verdict.message
 
 
+def test_the_judge_draws_a_checks_reference_once_and_reuses_it(monkeypatch):
+    """A grading run judges every submission with the same seeds: the judge draws the
+    cases of a (exercise, seed, hidden) once and gives the same verdict from them again."""
+    from checker import judge
+
+    monkeypatch.setattr(judge, "_REFERENCES", {})
+    drawn = []
+    real = judge.cases_for
+    monkeypatch.setattr(judge, "cases_for",
+                        lambda *key: drawn.append(key) or real(*key))
+    name, functions = "early_stopping_gd", mistakes.CORRECT["early_stopping_gd"]
+    exercise = EXERCISES[name]
+    verdicts = []
+    for hidden in (False, True, False, True):
+        outputs = collect_outputs(exercise, functions, "11", hidden)
+        verdicts.append(verify(name, "11", hidden, outputs))
+    assert drawn == [(name, "11", False), (name, "11", True)]
+    assert verdicts[:2] == verdicts[2:] and all(v.passed for v in verdicts)
+    assert judge.prepare(name, "12", True) is judge._reference(name, "12", True)
+    assert len(drawn) == 3
+
+
+@pytest.mark.parametrize("order", ["mistake first", "correct first"])
+def test_code_that_changes_its_inputs_never_reaches_the_judges_reference(monkeypatch, order):
+    """The cases a check runs the student's code on are drawn afresh, not the judge's
+    kept ones: a function that changes its input in place is caught however often the
+    reference was used, and the correct code that follows it still passes."""
+    from checker import judge
+
+    monkeypatch.setattr(judge, "_REFERENCES", {})
+    exercise = EXERCISES["softmax"]
+    runs = [(mistakes.softmax_global_max_in_place, False), (mistakes.CORRECT["softmax"][0], True)]
+    if order == "correct first":
+        runs.reverse()
+    for _ in range(2):
+        for function, passes in runs:
+            verdict = verify("softmax", "5", False, collect_outputs(exercise, [function], "5"))
+            assert verdict.passed is passes, verdict.message
+            assert passes or "in place" in verdict.message, verdict.message
+
+
 def test_a_hidden_check_runs_nothing_without_the_graders_seed(monkeypatch, capsys):
     """In the student's own notebook (normal mode) and in any cell of the graded one that
     the grader did not hand a seed to, hidden=True checks nothing and says so: no verdict

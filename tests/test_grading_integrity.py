@@ -502,18 +502,36 @@ def test_serial_run_gives_the_same_csv(course):
     assert course["csv_serial"] == course["csv_parallel"]
 
 
-def test_throughput_measure_reports_both_job_counts():
+def test_throughput_measure_reports_both_job_counts(monkeypatch):
     """grader.throughput.measure on the smallest assignment: the keys make bench reads,
-    consistent numbers (per minute = 60 * submissions / seconds)."""
-    from grader import throughput
+    consistent numbers (per minute = 60 * submissions / seconds); the baseline nbgrader
+    grades without any preloaded server, and the switch is as it was afterwards."""
+    from grader import nbgrader_run, settings, throughput
 
     gs.grading_env()
+    monkeypatch.delenv(settings.GRADING_PRELOAD, raising=False)
+    servers = []
+
+    class Recorded(nbgrader_run.Preloaded):
+        def __init__(self, *args, **kwargs):
+            servers.append(os.environ.get(settings.GRADING_PRELOAD))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(nbgrader_run, "Preloaded", Recorded)
     # Honest students only (the instructor solution): without the sandbox, a plain kernel
     # inside the throw-away isolation.
     isolation = contextlib.nullcontext() if gs.SANDBOX else gs.unsandboxed_isolation()
     with isolation:
         out = throughput.measure(jobs=(1, 2), students=2, assignments=[ASSIGNMENT],
-                                 unsafe=not gs.SANDBOX, log=lambda *_: None, baseline="all")
+                                 unsafe=not gs.SANDBOX, log=lambda *_: None,
+                                 baseline=("all", "nbgrader"))
+    assert servers and set(servers) <= {None, "1"}, servers   # none while preloading is off
+    assert settings.GRADING_PRELOAD not in os.environ
+    for baseline in ("all", "nbgrader"):
+        assert out[f"grading_speedup_over_{baseline}"]["whole run"] == pytest.approx(
+            out["grading_per_min_jobs1"] / out[f"grading_per_min_jobs1_{baseline}"], rel=0.02)
+    with pytest.raises(ValueError, match="unknown baseline"):
+        throughput.measure(jobs=(1,), baseline="fastest")
     assert out["grading_submissions"] == 2
     for j in (1, 2):
         assert out[f"grading_per_min_jobs{j}"] == pytest.approx(

@@ -118,3 +118,39 @@ def test_the_server_kills_a_run_whose_client_went_away(course, tmp_path):
         warnings.simplefilter("ignore", ResourceWarning)
         server.stdout.close()
     assert _processes_in(course) == []
+
+
+def test_the_server_prepares_the_verdicts_of_the_assignments_checks(tmp_path, monkeypatch):
+    """Before forking a grading run, the server computes what the judge compares the
+    assignment's checks with, for the run's seed and hidden key (so each submission's
+    process starts with it), reading the checks from the instructor's notebooks only;
+    any other request prepares nothing."""
+    import shutil
+
+    from checker import judge
+    from grader import settings
+    from grader.preprocessors import hidden_seed
+
+    shutil.copytree(pipeline.REPO_ROOT / "solutions" / "02_logistic", tmp_path / "solutions" / "02_logistic")
+    monkeypatch.setattr(judge, "_REFERENCES", {})
+    monkeypatch.setattr(nbgrader_run, "_PREPARED", set())
+    env = {settings.CHECK_SEED: "77", settings.HIDDEN_KEY: "k3y"}
+    nbgrader_run._prepare_verdicts({"argv": ["generate_assignment", "02_logistic"], "env": env,
+                                    "cwd": str(tmp_path)})
+    assert judge._REFERENCES == {}
+    nbgrader_run._prepare_verdicts({"argv": ["autograde", "02_logistic", "--student", "s"],
+                                    "env": env, "cwd": str(tmp_path)})
+    exercises = ("early_stopping_gd", "logistic_predict", "lr_annealing", "lr_step_decay")
+    assert set(judge._REFERENCES) == {
+        *((e, "77", False) for e in exercises),
+        *((e, hidden_seed("k3y", e), True) for e in exercises)}
+    kept = judge._REFERENCES["early_stopping_gd", "77", False]
+    assert len(kept._expected) == len(kept.cases) == len(kept._gradients)   # computed in full
+    # the second submission of the run finds it prepared; no seed, no key: nothing to do
+    nbgrader_run._prepare_verdicts({"argv": ["autograde", "02_logistic"], "env": env,
+                                    "cwd": str(tmp_path)})
+    assert judge._REFERENCES["early_stopping_gd", "77", False] is kept
+    monkeypatch.setattr(judge, "_REFERENCES", {})
+    nbgrader_run._prepare_verdicts({"argv": ["autograde", "02_logistic"], "env": {},
+                                    "cwd": str(tmp_path)})
+    assert judge._REFERENCES == {}

@@ -206,17 +206,18 @@ class EarlyStoppingGd(Exercise):
                   "the minibatches not shuffled: take order = rng.permutation(N) at the start "
                   "of each epoch": {"shuffle": False}}
 
-    def _problem(self, rng, batch=None, label=""):
+    def _problem(self, rng, batch=None, label="", eta=(1.0, 4.0)):
         """A small noisy logistic problem and settings on which early stopping stops
         before the last epoch and every mistake gives other weights than the answer;
-        ``batch(N)``: the minibatch size for N examples (default a random 3..6)."""
+        ``batch(N)``: the minibatch size for N examples (default a random 3..6); ``eta``:
+        the range of the step."""
         for _ in range(500):
             D = int(rng.integers(3, 6))
             N, N_hold = int(rng.integers(14, 24)), int(rng.integers(10, 16))
             X, X_hold, t, t_hold = self._data(rng, D, N, N_hold)
             c = case(f"N={N}, D={D}, hold-out {N_hold}{label}", N=N,
                      w0=rng.normal(0, 0.1, size=D), X=X, t=t, X_hold=X_hold, t_hold=t_hold,
-                     eta=float(rng.uniform(1.0, 4.0)), epochs=int(rng.integers(25, 40)),
+                     eta=float(rng.uniform(*eta)), epochs=int(rng.integers(25, 40)),
                      batch_size=int(rng.integers(3, 7)), patience=int(rng.integers(2, 5)),
                      seed=int(rng.integers(0, 2**31)))
             if batch is not None:
@@ -251,8 +252,12 @@ class EarlyStoppingGd(Exercise):
             return int(rng.choice([b for b in range(3, 8) if N % b]))
         short = self._problem(rng, not_dividing, ", the last minibatch shorter, w0 watched")
         short["unchanged"] = ("w0",)
-        return [short, self._problem(rng, lambda N: N, ", a full batch (batch_size = N)"),
-                self._never_stopping(rng)]
+        # A full batch has no minibatch noise: at steps of 1-4 its hold-out loss turned up
+        # before the last epoch in about 1 % of the draws (some 100 reference runs per
+        # case, most of the hidden check's cost, paid in every grading kernel and again
+        # by the judge); at steps of 4-10 it does in about 30 %.
+        full = self._problem(rng, lambda N: N, ", a full batch (batch_size = N)", eta=(4.0, 10.0))
+        return [short, full, self._never_stopping(rng)]
 
     def _never_stopping(self, rng):
         """A patience longer than the epochs: the loop runs every epoch, and the last one

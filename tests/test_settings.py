@@ -1,0 +1,31 @@
+"""grader.settings: every environment variable the grader reads, by one rule per kind."""
+import pytest
+
+from grader import settings
+
+
+@pytest.mark.parametrize("raw, expected", [(None, True), ("", True), ("  ", True), ("1", True),
+                                           ("YES", True), ("true", True), ("0", False),
+                                           ("no", False), (" False ", False)])
+def test_the_preload_switch_reads_yes_and_no(monkeypatch, raw, expected):
+    if raw is None:
+        monkeypatch.delenv(settings.GRADING_PRELOAD, raising=False)
+    else:
+        monkeypatch.setenv(settings.GRADING_PRELOAD, raw)
+    assert settings.grading_preload() is expected
+
+
+@pytest.mark.parametrize("raw", ["2", "off", "yes please"])
+def test_a_switch_that_is_neither_names_the_variable(monkeypatch, raw):
+    monkeypatch.setenv(settings.GRADING_PRELOAD, raw)
+    with pytest.raises(ValueError, match=rf"\$COURSE_GRADING_PRELOAD is '{raw}'; expected 1 or 0"):
+        settings.grading_preload()
+
+
+@pytest.mark.parametrize("raw", ["0", "-5", "ten"])
+def test_a_number_that_is_not_positive_names_the_variable(monkeypatch, raw):
+    monkeypatch.setenv(settings.CELL_TIMEOUT, raw)
+    with pytest.raises(ValueError, match=r"\$COURSE_CELL_TIMEOUT is .*positive number of seconds"):
+        settings.cell_timeout()
+    monkeypatch.setenv(settings.CELL_TIMEOUT, "")
+    assert settings.cell_timeout() == settings.DEFAULT_CELL_TIMEOUT
