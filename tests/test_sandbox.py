@@ -109,6 +109,25 @@ def test_check_available_names_missing_bwrap(monkeypatch, tmp_path):
         sandbox.check_available()
 
 
+def test_a_bwrap_that_fails_stops_grading_before_any_submission_runs(monkeypatch, tmp_path):
+    """A bwrap that is on PATH but cannot make a sandbox (here one that exits 1, as on a
+    machine without user namespaces): autograde stops with the reason and the fix, and
+    never falls back to an unsandboxed kernel."""
+    from grader import pipeline
+
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    with pytest.raises(sandbox.SandboxUnavailable, match="could not create the sandbox's namespaces"):
+        sandbox.check_available()
+    with pytest.raises(pipeline.GradingError, match="the grading sandbox cannot start: .*UNSAFE=1"):
+        pipeline.sandbox_kernel(False, log=lambda *_: None)
+    with pytest.raises(pipeline.GradingError, match="the grading sandbox cannot start"):
+        pipeline.autograde(tmp_path / "course", log=lambda *_: None)
+
+
 def test_namespace_failure_is_explained():
     msg = sandbox._explain_failure("bwrap: No permissions to creating new namespace, likely "
                                    "because the kernel does not allow non-privileged user namespaces")
