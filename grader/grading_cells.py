@@ -56,8 +56,12 @@ paid once per worker), ``CheckCellMetadata`` compiles the schema once
 (grader/sandbox.py). What is left is mostly the kernel's start (about 40%), nbgrader's
 gradebook sessions (about ten per submission, each with an engine of its own), the
 static flags, and jupyter_client's fixed waits (0.2 s of iopub silence after the kernel
-answers, a 0.1 s poll when it stops). ``make bench`` measures the result (grader/
-throughput.py).
+answers, a 0.1 s poll when it stops). The judge's references (each check's cases,
+expected outputs and finite differences: the same for every submission of a run) are
+computed once per server before it forks (checker.judge.Reference), no longer in every
+submission's process. ``make bench`` measures the result (grader/throughput.py),
+against every cell forked from the server and against every cell in a fresh nbgrader
+process per submission, as nbgrader grades.
 """
 import ast
 import copy

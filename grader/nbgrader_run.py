@@ -140,8 +140,8 @@ def _prepare_verdicts(request):
     with the run's seed and hidden key (in the request's environment), so the cases and
     the reference outputs are the same for all of them: drawn and computed here once per
     server, each submission's process starts with them. The checks are read from the
-    instructor's notebooks (``solutions/<assignment>/*.ipynb``, nbgrader's source folder), never from a
-    submission."""
+    instructor's notebooks (``solutions/<assignment>/*.ipynb``, nbgrader's source
+    folder), never from a submission."""
     argv, env = list(request.get("argv") or ()), dict(request.get("env") or {})
     if len(argv) < 2 or argv[0] != "autograde":
         return
