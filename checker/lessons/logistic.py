@@ -175,6 +175,16 @@ def _early_stopping_run(loss_grad, w0, X, t, X_hold, t_hold, eta, epochs, batch_
     return kept, np.array(hold)
 
 
+def _screening_loss_grad(w, X, t):
+    """``linear.logistic_loss_grad(w, X, t)`` without its input checks and in fewer NumPy
+    calls (equal to it within 1e-15 on the checker's problems), for screening candidate
+    problems only: drawing one runs the reference loop some 50 times, in every grading
+    kernel, and this is 2-3 times faster. The expected outputs use the real one."""
+    z = X @ w
+    s = 0.5 * (1.0 + np.tanh(0.5 * z))
+    return float(np.mean(np.logaddexp(0.0, z) - t * z)), X.T @ (s - t) / len(t)
+
+
 class EarlyStoppingGd(Exercise):
     """``early_stopping_gd(loss_grad, w0, X, t, X_hold, t_hold, eta, epochs, batch_size,
     patience, rng) -> (w_best, hold_losses)``: mini-batch GD with a constant step; the
@@ -222,11 +232,10 @@ class EarlyStoppingGd(Exercise):
                      seed=int(rng.integers(0, 2**31)))
             if batch is not None:
                 c["batch_size"] = batch(N)
-            w, hold = self._run(_early_stopping_run, c)
+            w, hold = self._screen(c)
             stops_early = len(hold) < c["epochs"] + 1
-            if stops_early and all(
-                    not np.allclose(self._run(_early_stopping_run, c, **knob)[0], w, rtol=1e-3)
-                    for knob in self.knobs.values()):
+            if stops_early and all(not np.allclose(self._screen(c, **knob)[0], w, rtol=1e-3)
+                                   for knob in self.knobs.values()):
                 c["label"] += (f", eta={c['eta']:.3g}, batch_size={c['batch_size']}, "
                                f"patience={c['patience']}, at most {c['epochs']} epochs")
                 return c
@@ -272,8 +281,8 @@ class EarlyStoppingGd(Exercise):
                      t_hold=t_hold, eta=float(rng.uniform(0.3, 1.0)), epochs=epochs,
                      batch_size=int(rng.integers(3, 7)),
                      patience=epochs + int(rng.integers(1, 4)), seed=int(rng.integers(0, 2**31)))
-            w, hold = self._run(_early_stopping_run, c)
-            short, _ = self._run(_early_stopping_run, c, epochs_short=1)
+            w, hold = self._screen(c)
+            short, _ = self._screen(c, epochs_short=1)
             if np.argmin(hold) == len(hold) - 1 and not np.allclose(short, w, rtol=1e-3):
                 c["label"] += (f", eta={c['eta']:.3g}, batch_size={c['batch_size']}, "
                                f"patience={c['patience']}, {epochs} epochs")
@@ -298,10 +307,14 @@ class EarlyStoppingGd(Exercise):
         Promise("unchanged", "w0 never changed", watches("w0")),
     )
 
-    def _run(self, function, case, **knobs):
+    def _run(self, function, case, loss_grad=linear.logistic_loss_grad, **knobs):
         rng = np.random.default_rng(case["seed"])
         args = [case[key] for key in self.arguments]
-        return function(linear.logistic_loss_grad, *args, rng, **knobs)
+        return function(loss_grad, *args, rng, **knobs)
+
+    def _screen(self, case, **knobs):
+        """The reference loop on a candidate problem, for deciding whether to keep it."""
+        return self._run(_early_stopping_run, case, loss_grad=_screening_loss_grad, **knobs)
 
     def run(self, functions, case):
         (f,) = functions
