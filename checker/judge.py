@@ -186,8 +186,8 @@ class Reference:
 
     A grading run judges every submission with the same seed, so the grader keeps these
     (:func:`_reference`) instead of drawing and computing them again for each submission;
-    the preloaded nbgrader server computes them before it forks (:func:`prepare`), so
-    each submission's process starts with them. They are the judge's own: the cases a
+    the preloaded nbgrader server computes them before it forks
+    (:func:`prepare_reference`), so each submission's process starts with them. They are the judge's own: the cases a
     check runs the student's functions on are drawn afresh (``checker.runner``), so no
     student code ever holds these arrays."""
 
@@ -232,7 +232,7 @@ def _reference(name, seed, hidden):
     return kept
 
 
-def prepare(name, seed, hidden):
+def prepare_reference(name, seed, hidden):
     """Draw and compute what judging ``name``'s check with ``seed`` (visible or hidden)
     compares with, ahead of the first payload; later verdicts reuse it."""
     return _reference(name, seed, hidden).complete()

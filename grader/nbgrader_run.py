@@ -136,10 +136,10 @@ _PREPARED = set()
 
 def _prepare_verdicts(request):
     """Before forking a grading run of an assignment: compute what the judge compares
-    its checks with (checker.judge.prepare). Every submission of a grading run is judged
-    with the run's seed and hidden key (in the request's environment), so the cases and
-    the reference outputs are the same for all of them: drawn and computed here once per
-    server, each submission's process starts with them. The checks are read from the
+    its checks with (checker.judge.prepare_reference). Every submission of a grading run
+    is judged with the run's seed and hidden key (in the request's environment), so the
+    cases and the reference outputs are the same for all of them: drawn and computed
+    here once per server, each submission's process starts with them. The checks are read from the
     instructor's notebooks (``solutions/<assignment>/*.ipynb``, nbgrader's source
     folder), never from a submission."""
     argv, env = list(request.get("argv") or ()), dict(request.get("env") or {})
@@ -166,9 +166,9 @@ def _prepare_verdicts(request):
                 checks.update((e, h) for e, h in expected_checks(cell.source) if e)
     for exercise, hidden in sorted(checks):
         if hidden and key is not None:
-            judge.prepare(exercise, hidden_seed(key, exercise), True)
+            judge.prepare_reference(exercise, hidden_seed(key, exercise), True)
         elif not hidden and seed is not None:
-            judge.prepare(exercise, seed, False)
+            judge.prepare_reference(exercise, seed, False)
 
 
 def _send(fd, message):

@@ -94,7 +94,7 @@ def test_the_judge_draws_a_checks_reference_once_and_reuses_it(monkeypatch):
         verdicts.append(verify(name, "11", hidden, outputs))
     assert drawn == [(name, "11", False), (name, "11", True)]
     assert verdicts[:2] == verdicts[2:] and all(v.passed for v in verdicts)
-    assert judge.prepare(name, "12", True) is judge._reference(name, "12", True)
+    assert judge.prepare_reference(name, "12", True) is judge._reference(name, "12", True)
     assert len(drawn) == 3
 
 
