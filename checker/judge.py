@@ -187,9 +187,9 @@ class Reference:
     A grading run judges every submission with the same seed, so the grader keeps these
     (:func:`_reference`) instead of drawing and computing them again for each submission;
     the preloaded nbgrader server computes them before it forks
-    (:func:`prepare_reference`), so each submission's process starts with them. They are the judge's own: the cases a
-    check runs the student's functions on are drawn afresh (``checker.runner``), so no
-    student code ever holds these arrays."""
+    (:func:`prepare_reference`), so each submission's process starts with them. They are
+    the judge's own: the cases a check runs the student's functions on are drawn afresh
+    (``checker.runner``), so no student code ever holds these arrays."""
 
     def __init__(self, name, seed, hidden):
         self.exercise = get(name)

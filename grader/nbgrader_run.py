@@ -156,13 +156,12 @@ def _prepare_verdicts(request):
     from pathlib import Path
 
     from checker import judge
-    from grader.preprocessors import expected_checks, hidden_seed
+    from grader.preprocessors import expected_checks, hidden_seed, is_autograded_test
 
     checks = set()
     for path in sorted((Path(request["cwd"]) / "solutions" / assignment).glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
-            meta = cell.get("metadata", {}).get("nbgrader", {})
-            if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            if is_autograded_test(cell):      # the cells TrustedVerdicts judges
                 checks.update((e, h) for e, h in expected_checks(cell.source) if e)
     for exercise, hidden in sorted(checks):
         if hidden and key is not None:
