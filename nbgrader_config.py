@@ -46,7 +46,7 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
-from grader import settings  # noqa: E402
+from grader import headstart, settings  # noqa: E402
 from grader.preprocessors import (  # noqa: E402
     CheckCellMetadata,
     GradingExecute,
@@ -102,6 +102,9 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 c.Autograde.create_student = True
+# Start each submission's grading kernel while nbgrader prepares the submission; the
+# kernel GradingExecute would start, taken by it (grader/headstart.py).
+c.Autograde.pre_convert_hook = headstart.pre_convert
 c.RebuildFromRelease.course_root = str(ROOT)
 c.TrustedVerdicts.course_root = str(ROOT)
 

@@ -55,6 +55,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from checker.judge import judge_payload
 from checker.wire import GRADING_VARIABLE, PAYLOAD_MIME, SEED_VARIABLE
 from grader import flags as static_flags
+from grader import headstart
 from grader import grading_cells, sandbox, settings
 
 BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
@@ -540,13 +541,33 @@ class GradingExecute(Execute):
         self._grading_seed = seed
         self._broken = None
         self._sandbox_dir = None
+        self._head_started = False
         # grading mode (grader.grading_cells): the cells this run leaves out
         self._plan = grading_cells.for_run(nb, resources, self.course_root, self.cells, self.log)
         try:
-            return super().preprocess(nb, resources, km=km)
+            nb, resources = super().preprocess(nb, resources, km=km)
+            resources["coursepack"]["kernel_started_ahead"] = self._head_started
+            return nb, resources
         finally:
             grading_cells.restore_sources(self._plan, nb)
             sandbox.remove_kernel_dir(self._sandbox_dir)   # the kernel's private folder
+
+    def prepare_start(self, cwd):
+        """Set up what :meth:`preprocess` sets up before its kernel starts, for a kernel
+        started ahead in ``cwd`` (grader/headstart.py): the run's check seed (which must
+        be set) and the kernel's folder."""
+        self._grading_seed = settings.check_seed()
+        if not self._grading_seed:
+            raise ValueError("a kernel started ahead needs the run's check seed "
+                             f"(${settings.CHECK_SEED})")
+        self._sandbox_dir = None
+        self._head_started = False
+        self.resources = {"metadata": {"path": cwd}}
+
+    @property
+    def sandbox_dir(self):
+        """The kernel's private folder (connection file, sockets, scratch copy), or None."""
+        return self._sandbox_dir
 
     async def async_start_new_kernel(self, **kwargs):
         env = dict(kwargs.pop("env", None) or os.environ)
@@ -560,6 +581,12 @@ class GradingExecute(Execute):
             "MPLBACKEND": "Agg",
         })
         kwargs["env"] = env
+        self.kernel_env = env
+        started = headstart.take(self.kernel_name, cwd, env)    # started ahead, the same?
+        if started is not None:
+            self.km, self._sandbox_dir = started
+            self._head_started = True
+            return
         # every grading kernel (sandboxed or --unsafe): ipc transport with the connection
         # file and sockets in a private folder (grader.kernels)
         self._sandbox_dir = sandbox.prepare_kernel_manager(self.km)
@@ -569,6 +596,18 @@ class GradingExecute(Execute):
 
     # nbclient binds the sync wrapper to its own coroutine; rebind it to ours.
     start_new_kernel = run_sync(async_start_new_kernel)
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()      # waits until it is ready
+        if self._head_started:
+            # Started before nbgrader copied the submission's files: copy them into the
+            # sandbox's scratch folder now (the launcher made it before the kernel became
+            # ready), before any cell runs.
+            cwd = self.resources.get("metadata", {}).get("path") or os.getcwd()
+            sandbox.refresh_scratch(cwd, self._sandbox_dir)
+        return kc
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
@@ -634,6 +673,8 @@ class TrustedVerdicts(_CourseRootMixin, NbGraderPreprocessor):
         nb, resources = super().preprocess(nb, resources)
         record.update({
             "seed": self._seed,
+            # grader/headstart.py: the kernel was started while nbgrader prepared
+            "kernel_started_ahead": bool(resources.get("coursepack", {}).get("kernel_started_ahead")),
             "verdicts": self._verdicts,
             "flags": list(record.get("flags", [])) + self._flags,
         })

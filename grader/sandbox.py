@@ -53,6 +53,7 @@ from grader import kernels, settings
 KERNEL_NAME = settings.DEFAULT_GRADING_KERNEL
 KERNEL_DIR_PREFIX = kernels.DIR_PREFIX
 SCRATCH_TMP = ".tmp"
+SCRATCH_PREFIX = "scratch-"
 DISPLAY_NAME = "Python 3 (course pack grading sandbox)"
 # The pack's packages a kernel imports, mounted read-only where they are.
 PACK_PACKAGES = ("helpers", "checker")
@@ -236,10 +237,8 @@ def make_scratch(cwd, parent):
     """A scratch copy of ``cwd`` under ``parent``: the student's data files only (see
     NOT_COPIED: no notebooks, Python code, packages or dot folders); symlinks are copied
     as links. Returns its path."""
-    scratch = Path(tempfile.mkdtemp(prefix="scratch-", dir=parent))
-    cwd = Path(cwd)
-    if cwd.is_dir():
-        shutil.copytree(cwd, scratch, symlinks=True, dirs_exist_ok=True, ignore=_not_copied)
+    scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=parent))
+    _copy_data_files(cwd, scratch)
     (scratch / SCRATCH_TMP).mkdir(exist_ok=True)
     # matplotlib's font cache, copied so each kernel does not rebuild it.
     cache = Path.home() / ".cache" / "matplotlib"
@@ -249,6 +248,28 @@ def make_scratch(cwd, parent):
             dest.mkdir(parents=True, exist_ok=True)
             shutil.copy2(font_list, dest / font_list.name)
     return scratch
+
+
+def _copy_data_files(cwd, scratch):
+    cwd = Path(cwd)
+    if cwd.is_dir():
+        shutil.copytree(cwd, scratch, symlinks=True, dirs_exist_ok=True, ignore=_not_copied)
+
+
+def refresh_scratch(cwd, runtime_dir):
+    """Copy ``cwd``'s data files, by :func:`make_scratch`'s rules, into the scratch copy of
+    the sandboxed kernel whose private folder is ``runtime_dir``: for a kernel started
+    before the files were there (grader/headstart.py), once it is ready and before any
+    cell runs. Returns the scratch folder, or None when the kernel has none (one started
+    with ``--unsafe`` runs in ``cwd`` itself). SandboxUnavailable if there are several."""
+    scratches = sorted(Path(runtime_dir).glob(SCRATCH_PREFIX + "*"))
+    if not scratches:
+        return None
+    if len(scratches) > 1:
+        raise SandboxUnavailable(f"the kernel folder {runtime_dir} holds {len(scratches)} "
+                                 "scratch copies; one kernel makes one")
+    _copy_data_files(cwd, scratches[0])
+    return scratches[0]
 
 
 # ---------------------------------------------------------------------------------------

@@ -13,13 +13,15 @@
 | ``MNIST_DIR``               | MNIST folder mounted in the sandbox           | unset (data/mnist/)  |
 | ``COURSE_DB_URL``           | the gradebook (SQLAlchemy URL; grader.gradebook) | gradebook.db, SQLite |
 | ``COURSE_GRADING_PRELOAD``  | ``0``: each submission's nbgrader in a fresh interpreter, not forked from a preloaded one (local backend) | ``1`` |
+| ``COURSE_GRADING_HEADSTART`` | ``0``: start each grading kernel when nbgrader executes the notebook, not ahead while it prepares the submission (grader/headstart.py) | ``1`` |
 | ``SLURM_ARRAY_TASK_ID``     | set by Slurm: the array task a grading task is | unset                |
 | ``COURSEPACK_TASK_OFFSET``  | added to it (runs split into several arrays)  | 0                    |
 
-Switches (``COURSE_GRADING_PRELOAD``): ``1``/``yes``/``true`` or ``0``/``no``/``false``
-(any case), unset or empty gives the default, anything else is a ValueError. Numbers:
-unset or empty gives the default; anything else must be a positive number
-(decimals are cut to whole units), or ValueError names the variable and what it holds.
+Switches (``COURSE_GRADING_PRELOAD``, ``COURSE_GRADING_HEADSTART``): ``1``/``yes``/``true``
+or ``0``/``no``/``false`` (any case), unset or empty gives the default, anything else is a
+ValueError. Numbers: unset or empty gives the default; anything else must be a positive
+number (decimals are cut to whole units), or ValueError names the variable and what it
+holds.
 Every value is read when it is asked for, never at import.
 """
 import os
@@ -35,6 +37,7 @@ HIDDEN_KEY = "COURSE_HIDDEN_KEY"
 MNIST_DIR = "MNIST_DIR"
 DB_URL = "COURSE_DB_URL"
 GRADING_PRELOAD = "COURSE_GRADING_PRELOAD"
+GRADING_HEADSTART = "COURSE_GRADING_HEADSTART"
 ARRAY_TASK_ID = "SLURM_ARRAY_TASK_ID"
 TASK_OFFSET = "COURSEPACK_TASK_OFFSET"
 
@@ -125,6 +128,12 @@ def grading_preload():
     a platform where forking a loaded interpreter is unsafe, and for the baseline of
     ``make bench``)."""
     return _switch(GRADING_PRELOAD, True)
+
+
+def grading_headstart():
+    """Whether each submission's grading kernel is started ahead, while nbgrader prepares
+    the submission (grader/headstart.py; ``$COURSE_GRADING_HEADSTART``, default yes)."""
+    return _switch(GRADING_HEADSTART, True)
 
 
 def mnist_dir():
