@@ -99,7 +99,8 @@ def start(config, cwd):
         run_sync(starter.async_start_new_kernel)(cwd=cwd)
     except BaseException:
         head.folder = starter.sandbox_dir
-        _shutdown(head)
+        _SLOT.append(head)
+        discard()
         raise
     finally:
         if saved is None:
@@ -111,42 +112,38 @@ def start(config, cwd):
     return True
 
 
-def take(kernel_name, cwd, env):
+async def take(kernel_name, cwd, env):
     """The head-started kernel ``(km, folder)`` if it is ``kernel_name`` started in
-    ``cwd`` with ``env``, else None (a different one is shut down first)."""
+    ``cwd`` with ``env`` and still alive, else None (one that differs or died is shut
+    down first). A coroutine: GradingExecute awaits it in its event loop."""
     if not _SLOT:
         return None
-    head = _SLOT[0]
-    if (head.kernel_name, head.cwd, head.env) != (kernel_name, os.path.abspath(cwd), env):
-        discard()
-        return None
-    _SLOT.clear()
-    if not _alive(head.km):
-        _shutdown(head)
-        return None
-    return head.km, head.folder
+    head = _SLOT.pop()
+    same = (head.kernel_name, head.cwd, head.env) == (kernel_name, os.path.abspath(cwd), env)
+    if same and await _alive(head.km):
+        return head.km, head.folder
+    await _shutdown(head)
+    return None
 
 
 def discard():
     """Shut down a head-started kernel nobody took, and remove its private folder."""
-    while _SLOT:
-        _shutdown(_SLOT.pop())
-
-
-def _alive(km):
     from nbclient.util import run_sync
 
+    while _SLOT:
+        run_sync(_shutdown)(_SLOT.pop())
+
+
+async def _alive(km):
     try:
-        return bool(run_sync(km._async_is_alive)())
+        return bool(await km._async_is_alive())
     except Exception:            # noqa: BLE001 - a manager that cannot tell: not alive
         return False
 
 
-def _shutdown(head):
-    from nbclient.util import run_sync
-
+async def _shutdown(head):
     try:
-        run_sync(head.km._async_shutdown_kernel)(now=True)
+        await head.km._async_shutdown_kernel(now=True)
     except Exception:            # noqa: BLE001 - already gone
         pass
     kernels.remove(head.folder)

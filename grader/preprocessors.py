@@ -582,7 +582,7 @@ class GradingExecute(Execute):
         })
         kwargs["env"] = env
         self.kernel_env = env
-        started = headstart.take(self.kernel_name, cwd, env)    # started ahead, the same?
+        started = await headstart.take(self.kernel_name, cwd, env)    # started ahead, the same?
         if started is not None:
             self.km, self._sandbox_dir = started
             self._head_started = True

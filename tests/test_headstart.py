@@ -17,6 +17,8 @@ import pytest
 
 import grading_support as gs
 import system_deps
+from nbclient.util import run_sync
+
 from grader import headstart, kernels, sandbox, settings
 
 FIX = gs.FIXTURE_ASSIGNMENT
@@ -100,17 +102,17 @@ def _slot(tmp_path, km, env):
 def test_only_the_same_kernel_in_the_same_folder_with_the_same_environment_is_taken(tmp_path):
     km = _FakeManager()
     folder = _slot(tmp_path, km, {"A": "1"})
-    assert headstart.take("k", tmp_path, {"A": "1"}) == (km, str(folder))
+    assert run_sync(headstart.take)("k", tmp_path, {"A": "1"}) == (km, str(folder))
     assert headstart._SLOT == [] and not km.shut_down
     for kernel, cwd, env in (("other", tmp_path, {"A": "1"}), ("k", tmp_path / "sub", {"A": "1"}),
                              ("k", tmp_path, {"A": "2"})):
         km = _FakeManager()
         folder = _slot(tmp_path, km, {"A": "1"})
-        assert headstart.take(kernel, cwd, env) is None
+        assert run_sync(headstart.take)(kernel, cwd, env) is None
         assert km.shut_down and not folder.exists() and headstart._SLOT == []
     km = _FakeManager(alive=False)                 # died while nbgrader prepared: not taken
     folder = _slot(tmp_path, km, {"A": "1"})
-    assert headstart.take("k", tmp_path, {"A": "1"}) is None
+    assert run_sync(headstart.take)("k", tmp_path, {"A": "1"}) is None
     assert not folder.exists()
 
 
@@ -137,7 +139,6 @@ def test_a_kernel_started_ahead_sees_the_files_copied_after_it_was_ready(course,
     nbgrader copies the submission's files; the kernel taken must still see them."""
     if not gs.SANDBOX:
         system_deps.require("bubblewrap")
-    from nbclient.util import run_sync
     from nbformat.v4 import new_code_cell, new_notebook
     from traitlets.config.loader import PyFileConfigLoader
 
