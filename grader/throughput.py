@@ -18,12 +18,15 @@ submission took at the first ``jobs`` value (its nbgrader process, start to end)
 
 A *baseline* grades the same submissions once more at JOBS=1, another way
 (:data:`BASELINES`): "all" (every cell, each submission still forked from a preloaded
-nbgrader server: what leaving out the experiments buys) or "nbgrader" (every cell, each
-submission in a fresh interpreter that imports nbgrader anew, as ``nbgrader autograde``
-grades: the way issue 18 measured today's rate).
+nbgrader server: what leaving out the experiments buys), "nbgrader" (every cell, each
+submission in a fresh interpreter that imports nbgrader anew and starts the kernel when
+it executes the notebook, as ``nbgrader autograde`` grades: the way issue 18 measured
+today's rate) or "late_kernel" (the default grading mode with the kernel started only
+when nbgrader executes the notebook: what starting it ahead buys, grader/headstart.py).
 
 ``python -m grader.throughput [--cells all|graded] [--jobs 1 2] [--students N]
-[--assignment A ...] [--baseline all|nbgrader ...]`` prints the same dict as JSON.
+[--assignment A ...] [--baseline all|nbgrader|late_kernel ...]`` prints the same dict as
+JSON.
 """
 import contextlib
 import copy
@@ -40,9 +43,11 @@ from grader import pipeline, settings
 
 REPO = pipeline.REPO_ROOT
 
-#: The baselines: name -> (grading mode, whether each submission is forked from a
-#: preloaded nbgrader server, grader/nbgrader_run.py).
-BASELINES = {"graded": ("graded", True), "all": ("all", True), "nbgrader": ("all", False)}
+#: The ways of grading: name -> (grading mode, whether each submission is forked from a
+#: preloaded nbgrader server (grader/nbgrader_run.py), whether its kernel is started
+#: ahead (grader/headstart.py)).
+BASELINES = {"graded": ("graded", True, True), "all": ("all", True, True),
+             "nbgrader": ("all", False, False), "late_kernel": ("graded", True, False)}
 
 
 def solved(release, source):
@@ -127,7 +132,7 @@ def measure(jobs=(1, 2), students=2, assignments=None, unsafe=False, log=print, 
         for j in jobs[1:]:
             out[f"grading_speedup_jobs{j}"] = round(out[f"grading_per_min_jobs{j}"] / base, 2)
         for baseline in baselines:
-            if BASELINES[baseline] == (cells, True):
+            if BASELINES[baseline] == (cells, True, True):
                 continue                      # the timed runs themselves
             report, seconds = _timed_run(root, 1, unsafe, *BASELINES[baseline])
             rate = 60.0 * n / seconds
@@ -144,25 +149,27 @@ def measure(jobs=(1, 2), students=2, assignments=None, unsafe=False, log=print, 
 
 
 @contextlib.contextmanager
-def _preloading(preload):
-    """``$COURSE_GRADING_PRELOAD`` set to ``preload`` inside, as it was after."""
-    name = settings.GRADING_PRELOAD
-    before = os.environ.get(name)
-    os.environ[name] = "1" if preload else "0"
+def _switches(**values):
+    """The switches of grader/settings.py named by ``values`` (e.g. ``GRADING_PRELOAD=False``)
+    set inside, as they were after."""
+    names = {getattr(settings, key): value for key, value in values.items()}
+    before = {name: os.environ.get(name) for name in names}
+    os.environ.update({name: "1" if value else "0" for name, value in names.items()})
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
-def _timed_run(root, jobs, unsafe, cells, preload=True):
-    """One timed ``autograde`` of every submission (forked from preloaded servers or not);
-    RuntimeError unless all get full marks."""
+def _timed_run(root, jobs, unsafe, cells, preload=True, headstart=True):
+    """One timed ``autograde`` of every submission (forked from preloaded servers or not,
+    kernels started ahead or not); RuntimeError unless all get full marks."""
     start = time.perf_counter()
-    with _preloading(preload):
+    with _switches(GRADING_PRELOAD=preload, GRADING_HEADSTART=headstart):
         report = pipeline.autograde(root, jobs=jobs, unsafe=unsafe, log=lambda *_: None,
                                     cells=cells, restart=True)
     seconds = time.perf_counter() - start
@@ -196,7 +203,8 @@ def main(argv=None):
     parser.add_argument("--unsafe", action="store_true", help="no sandbox (trusted notebooks only)")
     parser.add_argument("--baseline", nargs="+", default=None, choices=tuple(BASELINES),
                         help="also grade once at JOBS=1 this way (all: every cell; nbgrader: "
-                             "every cell, a fresh nbgrader process each) and report the speed-up")
+                             "every cell, a fresh nbgrader process each, the kernel started "
+                             "late; late_kernel: the kernel started late) and report the speed-up")
     args = parser.parse_args(argv)
     print(json.dumps(measure(jobs=tuple(args.jobs), students=args.students, assignments=args.assignment,
                              unsafe=args.unsafe, cells=args.cells, baseline=args.baseline), indent=1))

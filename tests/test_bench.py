@@ -159,8 +159,8 @@ def test_grading_throughput_is_merged_and_printed(tmp_path, monkeypatch):
                         lambda jobs, baseline=None: calls.append((jobs, baseline)) or dict(fake))
     result = speed.run(quick=True, output=tmp_path / "b.json", with_torch=False,
                        single_thread=False, grading=True)
-    # JOBS=1 and 2; the baselines: every cell, forked and as nbgrader grades
-    assert calls == [((1, 2), ("all", "nbgrader"))]
+    # JOBS=1 and 2; the baselines: every cell, forked and as nbgrader grades; kernel late
+    assert calls == [((1, 2), ("all", "nbgrader", "late_kernel"))]
     saved = json.loads((tmp_path / "b.json").read_text())
     for key in ("grading_per_min_jobs1", "grading_per_min_jobs2", "grading_speedup_jobs2"):
         assert saved[key] == fake[key]

@@ -505,16 +505,19 @@ def test_serial_run_gives_the_same_csv(course):
 def test_throughput_measure_reports_both_job_counts(monkeypatch):
     """grader.throughput.measure on the smallest assignment: the keys make bench reads,
     consistent numbers (per minute = 60 * submissions / seconds); the baseline nbgrader
-    grades without any preloaded server, and the switch is as it was afterwards."""
+    grades without any preloaded server, late_kernel forked with the kernel started late,
+    and the switches are as they were afterwards."""
     from grader import nbgrader_run, settings, throughput
 
     gs.grading_env()
     monkeypatch.delenv(settings.GRADING_PRELOAD, raising=False)
+    monkeypatch.delenv(settings.GRADING_HEADSTART, raising=False)
     servers = []
 
     class Recorded(nbgrader_run.Preloaded):
         def __init__(self, *args, **kwargs):
-            servers.append(os.environ.get(settings.GRADING_PRELOAD))
+            servers.append((os.environ.get(settings.GRADING_PRELOAD),
+                            os.environ.get(settings.GRADING_HEADSTART)))
             super().__init__(*args, **kwargs)
 
     monkeypatch.setattr(nbgrader_run, "Preloaded", Recorded)
@@ -524,10 +527,12 @@ def test_throughput_measure_reports_both_job_counts(monkeypatch):
     with isolation:
         out = throughput.measure(jobs=(1, 2), students=2, assignments=[ASSIGNMENT],
                                  unsafe=not gs.SANDBOX, log=lambda *_: None,
-                                 baseline=("all", "nbgrader"))
-    assert servers and set(servers) <= {None, "1"}, servers   # none while preloading is off
+                                 baseline=("all", "nbgrader", "late_kernel"))
+    # the warm-up, the timed runs and "all", "late_kernel"; none while preloading is off
+    assert set(servers) == {(None, None), ("1", "1"), ("1", "0")}, servers
     assert settings.GRADING_PRELOAD not in os.environ
-    for baseline in ("all", "nbgrader"):
+    assert settings.GRADING_HEADSTART not in os.environ
+    for baseline in ("all", "nbgrader", "late_kernel"):
         assert out[f"grading_speedup_over_{baseline}"]["whole run"] == pytest.approx(
             out["grading_per_min_jobs1"] / out[f"grading_per_min_jobs1_{baseline}"], rel=0.02)
     with pytest.raises(ValueError, match="unknown baseline"):
