@@ -380,7 +380,8 @@ def autograde(root, jobs=None, unsafe=False, students=None, assignments=None,
         cell_timeout = int(cell_timeout or settings.cell_timeout())
         timeout = float(timeout or settings.submission_timeout())
         limits_line = _limits_line(kernel)
-        settings.grading_preload()  # checked before any submission is graded
+        settings.grading_preload()    # the switches: checked before any submission is graded
+        settings.grading_headstart()
     except ValueError as exc:       # a limit or a switch in the environment that is not valid
         raise GradingError(str(exc)) from None
     pairs = discover_submissions(root, students, assignments)

@@ -167,3 +167,13 @@ def test_a_kernel_started_ahead_sees_the_files_copied_after_it_was_ready(course,
     assert resources["coursepack"]["kernel_started_ahead"] is True
     assert [o.get("text") for o in nb.cells[0].outputs] == [DATA]
     assert headstart._SLOT == [] and _processes_in(course) == []
+
+
+def test_autograde_refuses_a_switch_that_is_neither_before_grading(course, monkeypatch):
+    from grader import pipeline
+
+    monkeypatch.setenv(settings.GRADING_HEADSTART, "sometimes")
+    before = gs.hash_tree(course / "autograded")
+    with pytest.raises(pipeline.GradingError, match=r"\$COURSE_GRADING_HEADSTART is 'sometimes'"):
+        pipeline.autograde(course, jobs=1, unsafe=True, log=lambda *_: None)
+    assert gs.hash_tree(course / "autograded") == before
