@@ -59,9 +59,11 @@ static flags, and jupyter_client's fixed waits (0.2 s of iopub silence after the
 answers, a 0.1 s poll when it stops). The judge's references (each check's cases,
 expected outputs and finite differences: the same for every submission of a run) are
 computed once per server before it forks (checker.judge.Reference), no longer in every
-submission's process. ``make bench`` measures the result (grader/throughput.py),
-against every cell forked from the server and against every cell in a fresh nbgrader
-process per submission, as nbgrader grades.
+submission's process, and the kernel starts while nbgrader sets up the submission and
+sanitises it, in a process of its own (grader/headstart.py), instead of after. ``make
+bench`` measures the result (grader/throughput.py), against every cell forked from the
+server, against every cell in a fresh nbgrader process per submission with the kernel
+started late, as nbgrader grades, and against the kernel started late alone.
 """
 import ast
 import copy
