@@ -315,6 +315,18 @@ def fixture_course(dest):
 FIXTURE_POINTS = {"test-sigmoid": 1.0, "test-l2_penalty": 2.0}
 
 
+def processes_in(root):
+    """Processes whose working folder is inside ``root`` (nbgrader runs, kernels)."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["pid", "cwd", "cmdline"]):
+        cwd = proc.info.get("cwd") or ""
+        if proc.pid != os.getpid() and (cwd == str(root) or cwd.startswith(f"{root}/")):
+            found.append((proc.pid, proc.info.get("cmdline")))
+    return found
+
+
 def hash_tree(root, exclude=()):
     """{relative path: SHA-256} of every file below ``root`` ({} if it does not exist),
     leaving out the paths in ``exclude`` and everything below them: what a test compares

@@ -8,11 +8,9 @@
 - The switch follows grader/settings.py's rule.
 """
 import json
-import os
 import tempfile
 from pathlib import Path
 
-import psutil
 import pytest
 
 import grading_support as gs
@@ -42,15 +40,6 @@ def course(tmp_path_factory):
     return root
 
 
-def _processes_in(root):
-    found = []
-    for proc in psutil.process_iter(["pid", "cwd", "cmdline"]):
-        cwd = proc.info.get("cwd") or ""
-        if proc.pid != os.getpid() and (cwd == str(root) or cwd.startswith(f"{root}/")):
-            found.append((proc.pid, proc.info.get("cmdline")))
-    return found
-
-
 def _grade(course, monkeypatch, headstart_on):
     monkeypatch.setenv(settings.GRADING_HEADSTART, "1" if headstart_on else "0")
     report = gs.grade(course, jobs=1, students=[READS, BROKEN], restart=True, trusted=True)
@@ -68,7 +57,7 @@ def test_the_kernel_started_ahead_grades_as_the_usual_one(course, monkeypatch, h
     assert rows[READS]["auto_score"] == rows[READS]["auto_max"] == 3.0
     # a submission that fails before its notebook runs leaves no kernel behind
     assert rows[BROKEN]["auto_score"] == 0
-    assert _processes_in(course) == []
+    assert gs.processes_in(course) == []
 
 
 def test_the_switch_follows_the_settings_rule(monkeypatch):
@@ -166,7 +155,7 @@ def test_a_kernel_started_ahead_sees_the_files_copied_after_it_was_ready(course,
     nb, resources = GradingExecute(config=config).preprocess(nb, {"metadata": {"path": str(cwd)}})
     assert resources["coursepack"]["kernel_started_ahead"] is True
     assert [o.get("text") for o in nb.cells[0].outputs] == [DATA]
-    assert headstart._SLOT == [] and _processes_in(course) == []
+    assert headstart._SLOT == [] and gs.processes_in(course) == []
 
 
 def test_autograde_refuses_a_switch_that_is_neither_before_grading(course, monkeypatch):

@@ -10,7 +10,6 @@ submission guaranteed.
 The fixture students are trusted notebooks except the one that hangs, which only sleeps.
 """
 import json
-import os
 import select
 import subprocess
 import sys
@@ -40,14 +39,6 @@ def course(tmp_path_factory):
     return root
 
 
-def _processes_in(root):
-    """Processes whose working folder is inside ``root`` (nbgrader runs, kernels)."""
-    found = []
-    for proc in psutil.process_iter(["pid", "cwd", "cmdline"]):
-        cwd = proc.info.get("cwd") or ""
-        if proc.pid != os.getpid() and (cwd == str(root) or cwd.startswith(f"{root}/")):
-            found.append((proc.pid, proc.info.get("cmdline")))
-    return found
 
 
 def test_over_the_time_limit_stops_the_submission_and_the_worker_goes_on(course):
@@ -58,7 +49,7 @@ def test_over_the_time_limit_stops_the_submission_and_the_worker_goes_on(course)
     assert "grading stopped after 25 s" in json.dumps(gs.record(course, HANGS, FIX, "fixture"))
     assert rows[HONEST]["auto_score"] == rows[HONEST]["auto_max"] > 0
     assert gs.scores(course, HONEST, FIX)["test-sigmoid"] == (1.0, 1.0)
-    assert _processes_in(course) == []
+    assert gs.processes_in(course) == []
 
 
 def test_a_dead_server_is_replaced_by_a_process_of_its_own(course):
@@ -117,7 +108,7 @@ def test_the_server_kills_a_run_whose_client_went_away(course, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         server.stdout.close()
-    assert _processes_in(course) == []
+    assert gs.processes_in(course) == []
 
 
 def test_the_server_prepares_the_verdicts_of_the_assignments_checks(tmp_path, monkeypatch):
