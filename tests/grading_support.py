@@ -315,6 +315,14 @@ def fixture_course(dest):
 FIXTURE_POINTS = {"test-sigmoid": 1.0, "test-l2_penalty": 2.0}
 
 
+def edited(nb, grade_id, change):
+    """A copy of ``nb`` whose cell ``grade_id`` has the source ``change(old source)``."""
+    nb = copy.deepcopy(nb)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    cell.source = change(cell.source)
+    return nb
+
+
 def processes_in(root):
     """Processes whose working folder is inside ``root`` (nbgrader runs, kernels)."""
     import psutil

@@ -13,7 +13,6 @@ real leak withholds only its page, and the pages render offline.
 - One feedback page opened in headless Chromium with the network cut off: rendered
   maths, and the long check message wrapped inside the viewport.
 """
-import copy
 import json
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from grader import cli, leaks, pipeline
 from grading_support import (
     FIXTURE_ASSIGNMENT,
     FIXTURE_NAME,
+    edited,
     fixture_source,
     grade,
     make_course,
@@ -177,31 +177,24 @@ def feedback_source():
     return nb
 
 
-def _edit(nb, gid, change):
-    nb = copy.deepcopy(nb)
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == gid)
-    cell.source = change(cell.source)
-    return nb
-
-
 STUDENTS = {
     "honest": lambda good: good,
     # the marker text in a written answer and in a comment of a code answer
-    "marker": lambda good: _edit(_edit(good, "answer-quarter", lambda s: (
+    "marker": lambda good: edited(edited(good, "answer-quarter", lambda s: (
         s + f"\n\n{MARKER}\nI know the hidden tests start here.\n### END HIDDEN TESTS")),
         "sigmoid-solution", lambda s: f"# {MARKER}\n" + s),
     # the visible test cell pasted into a written answer
-    "copier": lambda good: _edit(good, "answer-quarter",
+    "copier": lambda good: edited(good, "answer-quarter",
                                  lambda s: s + f"\n\n```python\n{VISIBLE_CELL}\n```"),
     # the hidden call guessed and written down: nothing new to learn from the page
-    "guesser": lambda good: _edit(good, "answer-quarter",
+    "guesser": lambda good: edited(good, "answer-quarter",
                                   lambda s: s + f"\n\nThe hidden test must be `{HIDDEN_SIGMOID}`."),
     # a very long check message (words, then one unbroken token)
-    "longmsg": lambda good: _edit(good, "sigmoid-solution", lambda s: s + (
+    "longmsg": lambda good: edited(good, "sigmoid-solution", lambda s: s + (
         f"\n\ndef sigmoid(z):\n    raise ValueError({LONG_WORDS!r} + {LONG_TOKEN!r})")),
     # a wrong gradient: the hidden check's verdict shows expected and obtained values of
     # the hidden cases, which is feedback, not a leak
-    "wrong": lambda good: _edit(good, "l2_penalty-solution", lambda s: s + (
+    "wrong": lambda good: edited(good, "l2_penalty-solution", lambda s: s + (
         "\n\ndef l2_penalty(w, lam):\n    return 0.5 * lam * np.sum(w ** 2), 2 * lam * w")),
     # graded honestly; its autograded notebook is tampered with below
     "leaky": lambda good: good,

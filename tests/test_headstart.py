@@ -27,13 +27,10 @@ DATA = "0.5\n"
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     root, release, good = gs.fixture_course(tmp_path_factory.mktemp("headstart-course"))
-    reads = gs.solved(release, gs.fixture_source())
-    for cell in reads.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "sigmoid-solution":
-            # the student's code reads a file of the submission: it must be in the sandbox
-            cell.source = ("with open('weights.txt') as fh:\n"
-                           f"    assert fh.read() == {DATA!r}, 'weights.txt changed'\n"
-                           + cell.source)
+    # the student's code reads a file of the submission: it must be in the sandbox
+    reads = gs.edited(good, "sigmoid-solution", lambda s: (
+        f"with open('weights.txt') as fh:\n    assert fh.read() == {DATA!r}, 'weights.txt changed'\n"
+        + s))
     gs.submit(root, READS, FIX, gs.FIXTURE_NAME, reads)
     (root / "submitted" / READS / FIX / "weights.txt").write_text(DATA)
     gs.submit(root, BROKEN, FIX, gs.FIXTURE_NAME, "{ this is not a notebook")
