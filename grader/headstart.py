@@ -90,25 +90,16 @@ def start(config, cwd):
     os.makedirs(cwd, exist_ok=True)
     starter.prepare_start(cwd)
     starter.km = starter.create_kernel_manager()
-    head = HeadStart(starter.km, None, starter.kernel_name, cwd, {})
     # The environment nbgrader executes the notebooks in (Autograde.convert_single_notebook
     # sets this variable; nbgrader.utils.setenv, which it uses, restores nothing on error).
-    saved = os.environ.get(EXECUTION_VARIABLE)
-    os.environ[EXECUTION_VARIABLE] = "autograde"
     try:
-        run_sync(starter.async_start_new_kernel)(cwd=cwd)
+        with settings.environ({EXECUTION_VARIABLE: "autograde"}):
+            run_sync(starter.async_start_new_kernel)(cwd=cwd)
     except BaseException:
-        head.folder = starter.sandbox_dir
-        _SLOT.append(head)
-        discard()
+        run_sync(_shutdown)(HeadStart(starter.km, starter.sandbox_dir, starter.kernel_name, cwd, {}))
         raise
-    finally:
-        if saved is None:
-            os.environ.pop(EXECUTION_VARIABLE, None)
-        else:
-            os.environ[EXECUTION_VARIABLE] = saved
-    head.folder, head.env = starter.sandbox_dir, dict(starter.kernel_env)
-    _SLOT.append(head)
+    _SLOT.append(HeadStart(starter.km, starter.sandbox_dir, starter.kernel_name, cwd,
+                           dict(starter.kernel_env)))
     return True
 
 

@@ -75,8 +75,9 @@ def main(argv=None):
         status = code if isinstance(code, int) else (0 if code is None else 1)
         if code is not None and not isinstance(code, int):
             print(code, file=sys.stderr)
-    if "grader.headstart" in sys.modules:        # a kernel started ahead and not taken
-        sys.modules["grader.headstart"].discard()
+    from grader import headstart             # imported by nbgrader_config.py already
+
+    headstart.discard()                      # a kernel started ahead and not taken
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -541,12 +541,12 @@ class GradingExecute(Execute):
         self._grading_seed = seed
         self._broken = None
         self._sandbox_dir = None
-        self._head_started = False
+        self._started_ahead_in = None     # the kernel's folder when it was started ahead
         # grading mode (grader.grading_cells): the cells this run leaves out
         self._plan = grading_cells.for_run(nb, resources, self.course_root, self.cells, self.log)
         try:
             nb, resources = super().preprocess(nb, resources, km=km)
-            resources["coursepack"]["kernel_started_ahead"] = self._head_started
+            resources["coursepack"]["kernel_started_ahead"] = self._started_ahead_in is not None
             return nb, resources
         finally:
             grading_cells.restore_sources(self._plan, nb)
@@ -561,7 +561,7 @@ class GradingExecute(Execute):
             raise ValueError("a kernel started ahead needs the run's check seed "
                              f"(${settings.CHECK_SEED})")
         self._sandbox_dir = None
-        self._head_started = False
+        self._started_ahead_in = None
         self.resources = {"metadata": {"path": cwd}}
 
     @property
@@ -585,7 +585,7 @@ class GradingExecute(Execute):
         started = await headstart.take(self.kernel_name, cwd, env)    # started ahead, the same?
         if started is not None:
             self.km, self._sandbox_dir = started
-            self._head_started = True
+            self._started_ahead_in = cwd
             return
         # every grading kernel (sandboxed or --unsafe): ipc transport with the connection
         # file and sockets in a private folder (grader.kernels)
@@ -599,12 +599,11 @@ class GradingExecute(Execute):
 
     async def async_start_new_kernel_client(self):
         kc = await super().async_start_new_kernel_client()      # waits until it is ready
-        if self._head_started:
+        if self._started_ahead_in is not None:
             # Started before nbgrader copied the submission's files: copy them into the
             # sandbox's scratch folder now (the launcher made it before the kernel became
             # ready), before any cell runs.
-            cwd = self.resources.get("metadata", {}).get("path") or os.getcwd()
-            sandbox.refresh_scratch(cwd, self._sandbox_dir)
+            sandbox.refresh_scratch(self._started_ahead_in, self._sandbox_dir)
         return kc
 
     start_new_kernel_client = run_sync(async_start_new_kernel_client)

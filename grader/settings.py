@@ -24,6 +24,7 @@ number (decimals are cut to whole units), or ValueError names the variable and w
 holds.
 Every value is read when it is asked for, never at import.
 """
+import contextlib
 import os
 
 CELL_TIMEOUT = "COURSE_CELL_TIMEOUT"
@@ -134,6 +135,22 @@ def grading_headstart():
     """Whether each submission's grading kernel is started ahead, while nbgrader prepares
     the submission (grader/headstart.py; ``$COURSE_GRADING_HEADSTART``, default yes)."""
     return _switch(GRADING_HEADSTART, True)
+
+
+@contextlib.contextmanager
+def environ(values):
+    """``os.environ`` with ``values`` (name -> text) set inside, as it was after, however
+    the block ends."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def mnist_dir():

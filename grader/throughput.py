@@ -31,7 +31,6 @@ JSON.
 import contextlib
 import copy
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -152,17 +151,9 @@ def measure(jobs=(1, 2), students=2, assignments=None, unsafe=False, log=print, 
 def _switches(**values):
     """The switches of grader/settings.py named by ``values`` (e.g. ``GRADING_PRELOAD=False``)
     set inside, as they were after."""
-    names = {getattr(settings, key): value for key, value in values.items()}
-    before = {name: os.environ.get(name) for name in names}
-    os.environ.update({name: "1" if value else "0" for name, value in names.items()})
-    try:
+    with settings.environ({getattr(settings, key): "1" if value else "0"
+                           for key, value in values.items()}):
         yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _timed_run(root, jobs, unsafe, cells, preload=True, headstart=True):

@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from grader import pipeline
+from grader import pipeline, settings
 from grader.preprocessors import expected_checks, gradebook_url, is_autograded_test
 from grader.report import submission_scores
 from grader.throughput import solved  # noqa: F401  (re-exported for the tests)
@@ -211,23 +211,19 @@ def unsandboxed_isolation():
                         ignore=shutil.ignore_patterns("__pycache__"))
     for sub in ("home", "tmp"):
         (base / sub).mkdir()
-    saved = {k: os.environ.get(k) for k in ISOLATED_VARIABLES}
     home = base / "home"
-    os.environ.update({
+    isolated = {
         "HOME": str(home), "TMPDIR": str(base / "tmp"), "PYTHONPATH": str(base / "repo"),
         "MPLCONFIGDIR": str(home / ".config" / "matplotlib"),
         "JUPYTER_RUNTIME_DIR": str(home / ".local" / "share" / "jupyter" / "runtime"),
         "XDG_CACHE_HOME": str(home / ".cache"), "XDG_CONFIG_HOME": str(home / ".config"),
         "IPYTHONDIR": str(home / ".ipython"),
-    })
+    }
+    assert set(isolated) == set(ISOLATED_VARIABLES)
     try:
-        yield base
+        with settings.environ(isolated):
+            yield base
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -28,6 +28,7 @@ from grading_support import (
     FIXTURE_NAME,
     FIXTURE_POINTS,
     GRADIENT_EXERCISES,
+    edited,
     exercise_functions,
     fixture_source,
     grade,
@@ -178,12 +179,7 @@ def test_strip_hidden_tests():
 # Fixture course: the awkward students
 
 def _inject(nb, gid, code, where="end"):
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == gid:
-            cell.source = code + "\n" + cell.source if where == "start" else cell.source + "\n" + code
-            return nb
-    raise LookupError(gid)
+    return edited(nb, gid, lambda s: code + "\n" + s if where == "start" else s + "\n" + code)
 
 
 def _tampered(nb):

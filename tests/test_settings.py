@@ -1,4 +1,6 @@
 """grader.settings: every environment variable the grader reads, by one rule per kind."""
+import os
+
 import pytest
 
 from grader import settings
@@ -29,3 +31,13 @@ def test_a_number_that_is_not_positive_names_the_variable(monkeypatch, raw):
         settings.cell_timeout()
     monkeypatch.setenv(settings.CELL_TIMEOUT, "")
     assert settings.cell_timeout() == settings.DEFAULT_CELL_TIMEOUT
+
+
+def test_environ_sets_and_restores_even_when_the_block_fails(monkeypatch):
+    monkeypatch.setenv("COURSE_TEST_SET", "before")
+    monkeypatch.delenv("COURSE_TEST_UNSET", raising=False)
+    with pytest.raises(RuntimeError):
+        with settings.environ({"COURSE_TEST_SET": "inside", "COURSE_TEST_UNSET": "inside"}):
+            assert os.environ["COURSE_TEST_SET"] == os.environ["COURSE_TEST_UNSET"] == "inside"
+            raise RuntimeError("the block fails")
+    assert os.environ["COURSE_TEST_SET"] == "before" and "COURSE_TEST_UNSET" not in os.environ
